@@ -1,0 +1,68 @@
+//! Endpoints: the Docker hosts berth manages.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use protocol::{Endpoint, EndpointStatus, EngineInfo, Role};
+
+use super::{AppPath, Route};
+use crate::auth::Access;
+use crate::engine::Engine;
+use crate::error::AppResult;
+use crate::AppState;
+
+const VIEWER: Access = Access::AtLeast(Role::Viewer);
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get(
+            "/api/v1/endpoints",
+            VIEWER,
+            "endpoint.list",
+            "List endpoints and whether each engine answers",
+            list,
+        ),
+        Route::get(
+            "/api/v1/endpoints/{ep}/info",
+            VIEWER,
+            "endpoint.info",
+            "Engine facts: versions, OS, kernel, CPUs, memory, storage, counts",
+            info,
+        ),
+    ]
+}
+
+/// An endpoint with a live check of its engine (bounded in time).
+pub async fn endpoint_status(engine: &Engine) -> Endpoint {
+    let check = tokio::time::timeout(Duration::from_secs(6), engine.version()).await;
+    let (status, error, version) = match check {
+        Ok(Ok(v)) => (EndpointStatus::Up, None, Some(v)),
+        Ok(Err(e)) => (EndpointStatus::Down, Some(e.to_string()), None),
+        Err(_) => (
+            EndpointStatus::Down,
+            Some("the engine did not answer in time".into()),
+            None,
+        ),
+    };
+    Endpoint {
+        id: engine.id.clone(),
+        name: engine.name.clone(),
+        url: engine.url.clone(),
+        status,
+        error,
+        engine: version,
+    }
+}
+
+async fn list(State(state): State<AppState>) -> Json<Vec<Endpoint>> {
+    Json(futures_util::future::join_all(state.endpoints.all().map(|e| endpoint_status(e))).await)
+}
+
+async fn info(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+) -> AppResult<Json<EngineInfo>> {
+    let engine = state.endpoints.get(&ep)?;
+    Ok(Json(engine.info().await?))
+}

@@ -1,0 +1,131 @@
+//! Signing in and out, and who am I.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use protocol::{LoginRequest, Role, SessionInfo};
+
+use super::Route;
+use crate::auth::password::verify_password;
+use crate::auth::policy::AuditActor;
+use crate::auth::principal::{session_cookie, SESSION_COOKIE};
+use crate::auth::secret::{hash_secret, new_secret};
+use crate::auth::{Access, Principal};
+use crate::error::{AppError, AppJson, AppResult};
+use crate::store::UserRow;
+use crate::AppState;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::post(
+            "/api/v1/auth/login",
+            Access::Public,
+            "auth.login",
+            "Sign in; sets the berth_session cookie",
+            login,
+        ),
+        Route::post(
+            "/api/v1/auth/logout",
+            Access::AtLeast(Role::Viewer),
+            "auth.logout",
+            "Sign out; ends this session",
+            logout,
+        ),
+        Route::get(
+            "/api/v1/me",
+            Access::AtLeast(Role::Viewer),
+            "auth.me",
+            "The signed-in user",
+            me,
+        ),
+    ]
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(req): AppJson<LoginRequest>,
+) -> Response {
+    let actor = Extension(AuditActor(req.username.clone()));
+    let result: AppResult<Response> = async {
+        let user = state.store.user_by_name(&req.username).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        if !verify_password(req.password, hash).await? {
+            return Err(AppError::Unauthorized("wrong username or password".into()));
+        }
+        let user =
+            user.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
+        start_session(&state, &headers, &user, StatusCode::OK).await
+    }
+    .await;
+    match result {
+        Ok(response) => (actor, response).into_response(),
+        Err(e) => (actor, e).into_response(),
+    }
+}
+
+/// Opens a session for `user` and answers with its cookie and `{"user": ...}`.
+pub async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &UserRow,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let secret = new_secret();
+    let hours = state.config.session_hours.max(1);
+    state
+        .store
+        .create_session(&hash_secret(&secret), user.id, hours)
+        .await?;
+    let secure = state.config.secure_cookies || forwarded_https(headers);
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        u64::from(hours) * 3600,
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = (
+        status,
+        AppJson(SessionInfo {
+            user: user.to_user(),
+        }),
+    )
+        .into_response();
+    let value = HeaderValue::from_str(&cookie)
+        .map_err(|e| AppError::internal(format!("bad cookie: {e}")))?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}
+
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    if let Some(secret) = session_cookie(&headers) {
+        state.store.delete_session(&hash_secret(secret)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("berth_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+async fn me(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<AppJson<SessionInfo>> {
+    let user = state
+        .store
+        .user_by_id(principal.user_id)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("sign in first".into()))?;
+    Ok(AppJson(SessionInfo {
+        user: user.to_user(),
+    }))
+}

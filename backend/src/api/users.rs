@@ -1,0 +1,89 @@
+//! People who may sign in (admin only).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use protocol::{NewUser, Role, User, UserPatch};
+
+use super::{AppPath, Route};
+use crate::auth::password::{check_new_password, check_username, hash_password};
+use crate::auth::policy::AuditTarget;
+use crate::auth::Access;
+use crate::error::{AppJson, AppResult};
+use crate::AppState;
+
+const ADMIN: Access = Access::AtLeast(Role::Admin);
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/v1/users", ADMIN, "user.list", "List users", list),
+        Route::post(
+            "/api/v1/users",
+            ADMIN,
+            "user.create",
+            "Add a user with a role",
+            create,
+        ),
+        Route::patch(
+            "/api/v1/users/{id}",
+            ADMIN,
+            "user.update",
+            "Change a user's role or password",
+            update,
+        ),
+        Route::delete(
+            "/api/v1/users/{id}",
+            ADMIN,
+            "user.delete",
+            "Remove a user",
+            delete,
+        ),
+    ]
+}
+
+async fn list(State(state): State<AppState>) -> AppResult<AppJson<Vec<User>>> {
+    let users = state.store.list_users().await?;
+    Ok(AppJson(users.iter().map(|u| u.to_user()).collect()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AppJson(req): AppJson<NewUser>,
+) -> AppResult<Response> {
+    check_username(&req.username)?;
+    check_new_password(&req.password)?;
+    let hash = hash_password(req.password).await?;
+    let user = state
+        .store
+        .create_user(&req.username, &hash, req.role)
+        .await?;
+    let target = Extension(AuditTarget(format!("user {}", user.username)));
+    Ok((StatusCode::CREATED, target, AppJson(user.to_user())).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+    AppJson(patch): AppJson<UserPatch>,
+) -> AppResult<Response> {
+    let hash = match patch.password {
+        Some(p) => {
+            check_new_password(&p)?;
+            Some(hash_password(p).await?)
+        }
+        None => None,
+    };
+    let user = state
+        .store
+        .update_user(id, patch.role, hash.as_deref())
+        .await?;
+    let target = Extension(AuditTarget(format!("user {}", user.username)));
+    Ok((target, AppJson(user.to_user())).into_response())
+}
+
+async fn delete(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> AppResult<Response> {
+    let user = state.store.delete_user(id).await?;
+    let target = Extension(AuditTarget(format!("user {}", user.username)));
+    Ok((StatusCode::NO_CONTENT, target).into_response())
+}

@@ -1,0 +1,285 @@
+//! The one policy function every API route goes through, and the audit
+//! trail of every mutating call.
+//!
+//! Each route declares its [`Access`] next to its handler (see `api/`); the
+//! router is built from those declarations, and [`enforce`] looks the matched
+//! route up again on every request. A route with no declaration is refused:
+//! deny is the default.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use protocol::Role;
+
+use super::principal::authenticate;
+use crate::error::AppError;
+use crate::store::{NewAudit, UserRow};
+use crate::AppState;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (health, setup, login).
+    Public,
+    /// Signed-in users with at least this role.
+    AtLeast(Role),
+}
+
+/// What a route declares about itself for the policy and the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePolicy {
+    pub access: Access,
+    /// The audit log's name for the call, such as `container.stop`.
+    pub action: &'static str,
+}
+
+/// Route declarations, keyed by method and path template.
+#[derive(Debug, Default)]
+pub struct PolicyTable(HashMap<(Method, &'static str), RoutePolicy>);
+
+impl PolicyTable {
+    pub fn insert(&mut self, method: Method, path: &'static str, policy: RoutePolicy) {
+        self.0.insert((method, path), policy);
+    }
+
+    fn get(&self, method: &Method, path: &str) -> Option<RoutePolicy> {
+        // HEAD is answered by GET routes and needs what GET needs.
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.0
+            .iter()
+            .find(|((m, p), _)| m == method && *p == path)
+            .map(|(_, policy)| *policy)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Session,
+    Token,
+}
+
+/// The signed-in user a request acts for.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn new(user: &UserRow, credential: Credential) -> Self {
+        Principal {
+            user_id: user.id,
+            username: user.username.clone(),
+            role: user.role(),
+            credential,
+        }
+    }
+}
+
+/// THE policy: may `principal` call a route that declares `access`?
+pub fn authorize(access: Access, principal: Option<&Principal>) -> Result<(), AppError> {
+    match (access, principal) {
+        (Access::Public, _) => Ok(()),
+        (Access::AtLeast(_), None) => Err(AppError::Unauthorized("sign in first".into())),
+        (Access::AtLeast(needed), Some(p)) if p.role >= needed => Ok(()),
+        (Access::AtLeast(needed), Some(p)) => Err(AppError::Forbidden(format!(
+            "this needs the {} role; {} is {}",
+            needed.as_str(),
+            p.username,
+            p.role.as_str()
+        ))),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| AppError::Unauthorized("sign in first".into()))
+    }
+}
+
+/// Set on a response by a handler to name the actor when nobody is signed in
+/// yet (setup, login): the audit row then says who tried.
+#[derive(Debug, Clone)]
+pub struct AuditActor(pub String);
+
+/// Set on a response by a handler to name the target better than the path does.
+#[derive(Debug, Clone)]
+pub struct AuditTarget(pub String);
+
+/// What [`enforce`] needs: the app, and the table the router was built from.
+#[derive(Clone)]
+pub struct Gate {
+    pub state: AppState,
+    pub table: Arc<PolicyTable>,
+}
+
+/// The middleware in front of every API route: authenticate, apply the
+/// policy, run the handler, audit mutating calls.
+pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let Gate { state, table } = gate;
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let target = path.strip_prefix("/api/v1/").unwrap_or(&path).to_string();
+
+    let Some(policy) = table.get(&method, &template) else {
+        tracing::error!(%method, %template, "route has no policy; refused");
+        return AppError::Forbidden("no policy allows this route".into()).into_response();
+    };
+
+    let principal = match authenticate(&state.store, request.headers()).await {
+        Ok(p) => p,
+        Err(e) => {
+            if mutating {
+                audit(&state, "anonymous", policy.action, &target, e.status_code()).await;
+            }
+            return e.into_response();
+        }
+    };
+    let actor = principal.as_ref().map(|p| p.username.clone());
+
+    let decision = if mutating && !same_origin(request.headers()) {
+        Err(AppError::Forbidden(
+            "cross-origin requests are refused".into(),
+        ))
+    } else {
+        authorize(policy.access, principal.as_ref())
+    };
+    if let Err(e) = decision {
+        if mutating {
+            let who = actor.as_deref().unwrap_or("anonymous");
+            audit(&state, who, policy.action, &target, e.status_code()).await;
+        }
+        return e.into_response();
+    }
+
+    let mut request = request;
+    if let Some(p) = principal {
+        request.extensions_mut().insert(p);
+    }
+    let response = next.run(request).await;
+
+    if mutating {
+        let who = response
+            .extensions()
+            .get::<AuditActor>()
+            .map(|a| a.0.clone())
+            .or(actor)
+            .unwrap_or_else(|| "anonymous".into());
+        let target = response
+            .extensions()
+            .get::<AuditTarget>()
+            .map(|t| t.0.clone())
+            .unwrap_or(target);
+        audit(&state, &who, policy.action, &target, response.status()).await;
+    }
+    response
+}
+
+async fn audit(state: &AppState, actor: &str, action: &str, target: &str, status: StatusCode) {
+    let outcome = match status.as_u16() {
+        401 | 403 => "denied",
+        s if s < 400 => "ok",
+        _ => "failed",
+    };
+    let entry = NewAudit {
+        actor,
+        action,
+        target,
+        outcome,
+        status: status.as_u16(),
+    };
+    if let Err(e) = state.store.write_audit(entry).await {
+        tracing::error!(error = %e, action, target, "cannot write the audit log");
+    }
+}
+
+/// A browser always sends `Origin` on a mutating request; when it is there it
+/// must name this very host. Scripts send no Origin and use bearer tokens.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    let host_matches = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| h.eq_ignore_ascii_case(authority))
+    };
+    !authority.is_empty()
+        && (host_matches(header::HOST)
+            || host_matches(header::HeaderName::from_static("x-forwarded-host")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            credential: Credential::Session,
+        }
+    }
+
+    #[test]
+    fn the_policy_orders_roles() {
+        let op = Access::AtLeast(Role::Operator);
+        assert!(authorize(op, None).is_err());
+        assert!(authorize(op, Some(&principal(Role::Viewer))).is_err());
+        assert!(authorize(op, Some(&principal(Role::Operator))).is_ok());
+        assert!(authorize(op, Some(&principal(Role::Admin))).is_ok());
+        assert!(authorize(Access::Public, None).is_ok());
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        let mut h = HeaderMap::new();
+        assert!(same_origin(&h));
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(same_origin(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!same_origin(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&h));
+    }
+}

@@ -1,0 +1,163 @@
+//! Users: who may sign in, and with which role.
+
+use protocol::{Role, User};
+
+use super::{on_unique, Store};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: String,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        // The table's CHECK constraint keeps this to the three roles; fall
+        // back to the least power should that ever not hold.
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
+    }
+
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.clone(),
+            role: self.role(),
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+impl Store {
+    pub async fn count_users(&self) -> AppResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> AppResult<UserRow> {
+        sqlx::query_as(
+            "INSERT INTO users (username, password_hash, role) VALUES (?, ?, ?)
+             RETURNING id, username, password_hash, role, created_at",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| on_unique(e, || format!("a user named {username:?} already exists")))
+    }
+
+    /// Creates the first admin, atomically refusing when any user exists.
+    pub async fn create_first_admin(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> AppResult<Option<UserRow>> {
+        let row = sqlx::query_as(
+            "INSERT INTO users (username, password_hash, role)
+             SELECT ?, ?, 'admin' WHERE NOT EXISTS (SELECT 1 FROM users)
+             RETURNING id, username, password_hash, role, created_at",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> AppResult<Option<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, username, password_hash, role, created_at FROM users WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> AppResult<Option<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, username, password_hash, role, created_at FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn list_users(&self) -> AppResult<Vec<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, username, password_hash, role, created_at FROM users ORDER BY username",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Changes a user's role and/or password hash. Refuses to leave berth
+    /// without an admin.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        role: Option<Role>,
+        password_hash: Option<&str>,
+    ) -> AppResult<UserRow> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "UPDATE users SET role = COALESCE(?, role), password_hash = COALESCE(?, password_hash)
+             WHERE id = ? RETURNING id, username, password_hash, role, created_at",
+        )
+        .bind(role.map(Role::as_str))
+        .bind(password_hash)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or_else(|| AppError::NotFound(format!("no user with id {id}")))?;
+        if admins_left(&mut tx).await? == 0 {
+            return Err(AppError::Conflict(
+                "berth must keep at least one admin".into(),
+            ));
+        }
+        if password_hash.is_some() {
+            // A new password ends every session of the old one.
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn delete_user(&self, id: i64) -> AppResult<UserRow> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<UserRow> = sqlx::query_as(
+            "DELETE FROM users WHERE id = ? RETURNING id, username, password_hash, role, created_at",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = row.ok_or_else(|| AppError::NotFound(format!("no user with id {id}")))?;
+        if admins_left(&mut tx).await? == 0 {
+            return Err(AppError::Conflict(
+                "berth must keep at least one admin".into(),
+            ));
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+async fn admins_left(tx: &mut sqlx::SqliteConnection) -> AppResult<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+        .fetch_one(tx)
+        .await?;
+    Ok(n)
+}

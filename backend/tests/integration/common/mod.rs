@@ -1,0 +1,350 @@
+//! Starts the real berth server on 127.0.0.1:0 with a temporary data dir,
+//! against the real Docker engine, and hands out typed clients per role.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use berth::config::ServeArgs;
+use berth::AppState;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+use bollard::Docker;
+use protocol::{Role, SessionInfo};
+use reqwest::{Client, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// The image tests run: `FROM scratch` plus Debian's static busybox, built by `make test-image`.
+pub const TEST_IMAGE: &str = "berth-test/busybox:latest";
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub setup_token: Option<String>,
+    pub state: AppState,
+    _data: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestApp {
+    /// A fresh berth on the local engine, not set up yet.
+    pub async fn start() -> TestApp {
+        TestApp::start_with_docker_host(&docker_host()).await
+    }
+
+    pub async fn start_with_docker_host(docker_host: &str) -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let args = ServeArgs::for_data_dir(data.path(), docker_host);
+        let (state, setup_token) = AppState::new(args).await.expect("berth state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = state.clone();
+        tokio::spawn(async move {
+            berth::serve(listener, served, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            setup_token,
+            state,
+            _data: data,
+            stop: Some(stop),
+        }
+    }
+
+    /// A fresh berth whose first admin exists; returns the admin's client.
+    pub async fn start_set_up() -> (TestApp, Api) {
+        let app = TestApp::start().await;
+        let admin = app.anonymous();
+        let token = app.setup_token.clone().expect("setup token");
+        let r = admin
+            .post_json(
+                "/api/v1/setup",
+                &json!({"token": token, "username": ADMIN_USER, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "setup: {}",
+            r.text().await.unwrap_or_default()
+        );
+        (app, admin)
+    }
+
+    /// A client with its own cookie jar and nobody signed in.
+    pub fn anonymous(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            client: Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            bearer: None,
+        }
+    }
+
+    /// Creates a user with `role` through the admin, and signs them in.
+    pub async fn user(&self, admin: &Api, name: &str, role: Role) -> Api {
+        let password = format!("{name}-password-1");
+        let r = admin
+            .post_json(
+                "/api/v1/users",
+                &json!({"username": name, "password": password, "role": role}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "create user: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let api = self.anonymous();
+        let r = api
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"username": name, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        api
+    }
+}
+
+/// A typed HTTP client for berth's API.
+pub struct Api {
+    pub base: String,
+    pub client: Client,
+    pub bearer: Option<String>,
+}
+
+impl Api {
+    pub fn with_bearer(base: &str, token: &str) -> Api {
+        Api {
+            base: base.into(),
+            client: Client::new(),
+            bearer: Some(token.into()),
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let b = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match &self.bearer {
+            Some(t) => b.bearer_auth(t),
+            None => b,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> T {
+        let r = self.get(path).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"))
+    }
+
+    pub async fn post(&self, path: &str) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.req(reqwest::Method::PATCH, path)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.req(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    pub async fn me(&self) -> SessionInfo {
+        self.get_json("/api/v1/me").await
+    }
+}
+
+/// Asserts a problem+json answer with `status`, and returns its detail.
+pub async fn expect_problem(r: Response, status: StatusCode) -> String {
+    let got = r.status();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body: Value = r.json().await.expect("problem body");
+    assert_eq!(got, status, "body: {body}");
+    assert_eq!(ct, "application/problem+json", "body: {body}");
+    assert_eq!(body["status"], json!(status.as_u16()));
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    body["detail"].as_str().expect("detail").to_string()
+}
+
+/// A direct engine client, to set up and check what berth should see.
+pub async fn engine() -> Docker {
+    let host = docker_host();
+    let path = host.trim_start_matches("unix://");
+    Docker::connect_with_unix(path, 120, bollard::API_DEFAULT_VERSION)
+        .expect("docker socket")
+        .negotiate_version()
+        .await
+        .expect("the Docker engine answers (run `make dockerd`)")
+}
+
+/// A unique name for this test's objects.
+pub fn unique(prefix: &str) -> String {
+    let n: u64 = rand_u64();
+    format!("berth-test-{prefix}-{:x}", n & 0xffff_ffff)
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+/// A container made straight through the engine; removed (forced) on drop.
+pub struct EngineContainer {
+    pub name: String,
+    pub id: String,
+}
+
+impl EngineContainer {
+    pub async fn create(
+        name: &str,
+        cmd: &[&str],
+        labels: &[(&str, &str)],
+        start: bool,
+    ) -> EngineContainer {
+        let docker = engine().await;
+        let labels: HashMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(TEST_IMAGE.into()),
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            labels: Some(labels),
+            host_config: Some(HostConfig::default()),
+            ..Default::default()
+        };
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.into()),
+                    ..Default::default()
+                }),
+                body,
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!("create {name} from {TEST_IMAGE} (run `make test-image`): {e}")
+            });
+        if start {
+            docker.start_container(name, None).await.expect("start");
+        }
+        EngineContainer {
+            name: name.into(),
+            id: created.id,
+        }
+    }
+
+    pub async fn running(&self) -> Option<bool> {
+        let docker = engine().await;
+        match docker.inspect_container(&self.name, None).await {
+            Ok(c) => Some(c.state.and_then(|s| s.running).unwrap_or(false)),
+            Err(_) => None,
+        }
+    }
+}
+
+impl Drop for EngineContainer {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop can't await; remove on a thread of its own so it also runs
+        // when the test panicked.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let docker = engine().await;
+                let _ = docker
+                    .remove_container(
+                        &name,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            v: true,
+                            link: false,
+                        }),
+                    )
+                    .await;
+            });
+        })
+        .join();
+    }
+}

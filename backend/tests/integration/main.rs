@@ -1,0 +1,8 @@
+//! berth's integration tests: the real server on 127.0.0.1:0, a real SQLite
+//! file, and the real Docker engine.
+
+mod common;
+
+mod auth;
+mod containers;
+mod hardening;

@@ -1,0 +1,364 @@
+//! The types of berth's REST API (`/api/v1`), shared by the server and the
+//! browser app so both sides agree on every field. Serde only: this crate
+//! builds for native targets and for wasm32.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// An error body, served as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub status: u16,
+    pub title: String,
+    pub detail: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+}
+
+/// `GET /readyz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    pub status: String,
+    pub store: String,
+    pub endpoints: Vec<Endpoint>,
+}
+
+// ---------------------------------------------------------------- people
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Operator, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `GET /api/v1/setup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupStatus {
+    pub needed: bool,
+}
+
+/// `POST /api/v1/setup`: creates the first admin with the one-time token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupRequest {
+    pub token: String,
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Body of a successful login, of setup, and of `GET /api/v1/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: User,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// `PATCH /api/v1/users/{id}`: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// An API token as listed: the secret itself is shown only once, at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub name: String,
+}
+
+/// The answer to `POST /api/v1/tokens`: the only time `token` is returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub id: i64,
+    pub name: String,
+    pub token: String,
+}
+
+/// One row of the audit log: who did what to which target, and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    /// `ok`, `denied` or `failed`.
+    pub outcome: String,
+    /// The HTTP status the call was answered with.
+    pub status: u16,
+}
+
+// ---------------------------------------------------------------- endpoints
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointStatus {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineVersion {
+    pub version: String,
+    pub api_version: String,
+}
+
+/// A managed Docker host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub status: EndpointStatus,
+    /// Why the endpoint is down, in berth's words.
+    pub error: Option<String>,
+    pub engine: Option<EngineVersion>,
+}
+
+/// `GET /api/v1/endpoints/{ep}/info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    pub endpoint: String,
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub min_api_version: String,
+    pub os: String,
+    pub os_type: String,
+    pub kernel: String,
+    pub arch: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+    pub storage_driver: String,
+    pub docker_root_dir: String,
+    pub containers: i64,
+    pub containers_running: i64,
+    pub containers_paused: i64,
+    pub containers_stopped: i64,
+    pub images: i64,
+}
+
+// ---------------------------------------------------------------- containers
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    #[serde(other)]
+    Unknown,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+            ContainerState::Unknown => "unknown",
+        }
+    }
+}
+
+/// A published (or only exposed) port of a container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortBinding {
+    /// Host address the port is bound to; `None` when only exposed.
+    pub host_ip: Option<String>,
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+}
+
+/// One row of `GET .../containers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSummary {
+    pub id: String,
+    /// The container's name, without the leading `/`.
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    pub command: String,
+    pub state: ContainerState,
+    /// The engine's human status, such as "Up 3 minutes".
+    pub status: String,
+    pub ports: Vec<PortBinding>,
+    /// Unix seconds.
+    pub created: i64,
+    pub labels: BTreeMap<String, String>,
+    /// The compose project, from `com.docker.compose.project`.
+    pub project: Option<String>,
+    /// The compose service, from `com.docker.compose.service`.
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStateDetail {
+    pub status: ContainerState,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    pub oom_killed: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// `healthy`, `unhealthy` or `starting` when the image has a healthcheck.
+    pub health: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    pub hostname: String,
+    pub user: String,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: Vec<String>,
+    pub workdir: String,
+    pub tty: bool,
+    pub labels: BTreeMap<String, String>,
+    pub exposed_ports: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerHostConfig {
+    /// `no`, `always`, `unless-stopped` or `on-failure`.
+    pub restart_policy: String,
+    pub restart_max_retries: i64,
+    pub network_mode: String,
+    pub memory_bytes: i64,
+    pub nano_cpus: i64,
+    pub privileged: bool,
+    pub auto_remove: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MountPoint {
+    /// `bind`, `volume`, `tmpfs`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The volume's name, for volumes.
+    pub name: Option<String>,
+    pub source: String,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkAttachment {
+    pub network: String,
+    pub ip_address: String,
+    pub gateway: String,
+    pub mac_address: String,
+    pub aliases: Vec<String>,
+}
+
+/// `GET .../containers/{id}`: the engine's inspect, in berth's own shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerDetail {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub image_id: String,
+    /// RFC 3339.
+    pub created: String,
+    pub restart_count: i64,
+    pub state: ContainerStateDetail,
+    pub config: ContainerConfig,
+    pub host_config: ContainerHostConfig,
+    pub ports: Vec<PortBinding>,
+    pub mounts: Vec<MountPoint>,
+    pub networks: Vec<NetworkAttachment>,
+    pub project: Option<String>,
+    pub service: Option<String>,
+}
+
+/// The compose label that names a container's project.
+pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
+/// The compose label that names a container's service.
+pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_container_state_does_not_break_the_list() {
+        let s: ContainerState = serde_json::from_str("\"hibernating\"").expect("parse");
+        assert_eq!(s, ContainerState::Unknown);
+    }
+
+    #[test]
+    fn roles_are_ordered_by_power() {
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
+        assert_eq!(Role::parse("operator"), Some(Role::Operator));
+        assert_eq!(Role::parse("root"), None);
+    }
+}
