@@ -51,6 +51,17 @@ impl AppError {
         }
     }
 
+    /// What the client is told: the message, except for 5xx internals.
+    pub fn public_detail(&self) -> String {
+        match self {
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                "berth hit an internal error; the details are in its log".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
     pub fn internal(message: impl std::fmt::Display) -> Self {
         AppError::Internal(anyhow::anyhow!("{message}"))
     }
@@ -80,17 +91,10 @@ pub fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        let detail = match &self {
-            AppError::Internal(e) => {
-                tracing::error!(error = ?e, "internal error");
-                "berth hit an internal error; the details are in its log".to_string()
-            }
-            AppError::Unavailable { .. } => {
-                tracing::warn!("{self}");
-                self.to_string()
-            }
-            other => other.to_string(),
-        };
+        if let AppError::Unavailable { .. } = &self {
+            tracing::warn!("{self}");
+        }
+        let detail = self.public_detail();
         problem(status, detail)
     }
 }

@@ -362,3 +362,305 @@ mod tests {
         assert_eq!(Role::parse("root"), None);
     }
 }
+
+// ---------------------------------------------------------------- running containers
+
+pub mod run_command;
+
+/// A port to publish: `-p [host_ip:][host_port[-host_port_end]:]container_port[/protocol]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PortSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    /// `None` lets the engine pick a free port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
+    /// With `host_port`, a range of host ports the engine picks one from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_port_end: Option<u16>,
+    pub container_port: u16,
+    /// `tcp` (default), `udp` or `sctp`.
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
+}
+
+fn default_protocol() -> String {
+    "tcp".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host path: `-v /host:/cont`.
+    Bind,
+    /// A named volume, created if missing: `-v name:/cont`.
+    Volume,
+    /// A fresh anonymous volume: `-v /cont`.
+    Anonymous,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    #[serde(rename = "type")]
+    pub kind: MountKind,
+    /// Host path (bind) or volume name (volume); empty for anonymous.
+    #[serde(default)]
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// `--gpus all` or `--gpus N`: an NVIDIA device request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GpuRequest {
+    Count(i64),
+    /// `"all"`.
+    All(String),
+}
+
+/// Everything `docker run` can be asked that berth takes:
+/// the body of `POST .../containers`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub image: String,
+    /// Command and arguments; `None` keeps the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// `None` keeps the image's entrypoint; `Some([])` clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    /// `-P`: publish every port the image exposes on a random host port.
+    #[serde(default)]
+    pub publish_all: bool,
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    /// A network name, or `none`/`host`/`bridge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<i64>,
+    /// CPU limit in billionths of a CPU (`--cpus 1.5` is 1_500_000_000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<GpuRequest>,
+    /// `-t`: allocate a TTY.
+    #[serde(default)]
+    pub tty: bool,
+    /// `-i`: keep stdin open.
+    #[serde(default)]
+    pub interactive: bool,
+    /// `--rm`: remove the container when it exits.
+    #[serde(default)]
+    pub auto_remove: bool,
+    /// Start it right away (the default), or only create it.
+    #[serde(default = "yes")]
+    pub start: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST .../containers/from-command`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FromCommand {
+    pub command: String,
+    #[serde(default = "yes")]
+    pub start: bool,
+}
+
+/// The answer to creating a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedContainer {
+    pub id: String,
+    pub name: String,
+    pub started: bool,
+    /// Engine warnings, such as a limit the kernel ignores.
+    pub warnings: Vec<String>,
+}
+
+/// `POST .../containers/{id}/rename`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenameRequest {
+    pub name: String,
+}
+
+/// A list action on many containers at once: `POST .../containers/bulk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRequest {
+    /// `start`, `stop`, `restart`, `pause`, `unpause`, `kill` or `remove`.
+    pub action: String,
+    pub ids: Vec<String>,
+    /// For `remove`: also running ones.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// What happened to each container of a bulk action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub id: String,
+    pub ok: bool,
+    /// Why it failed, in berth's words.
+    pub error: Option<String>,
+}
+
+// ---------------------------------------------------------------- volumes
+
+/// A container that mounts a volume, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeUser {
+    pub container_id: String,
+    pub container: String,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeSummary {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub scope: String,
+    pub labels: BTreeMap<String, String>,
+    pub used_by: Vec<VolumeUser>,
+    /// Whether it has no name of its own (an anonymous volume).
+    pub anonymous: bool,
+    /// Compose project, from its label.
+    pub project: Option<String>,
+}
+
+/// `POST .../volumes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewVolume {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a prune removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub deleted: Vec<String>,
+    pub space_reclaimed: i64,
+}
+
+// ---------------------------------------------------------------- networks
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkMember {
+    pub container_id: String,
+    pub container: String,
+    pub ipv4_address: String,
+    pub mac_address: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IpamSubnet {
+    pub subnet: String,
+    pub gateway: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSummary {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub scope: String,
+    pub internal: bool,
+    pub attachable: bool,
+    /// RFC 3339.
+    pub created: String,
+    pub subnets: Vec<IpamSubnet>,
+    pub labels: BTreeMap<String, String>,
+    pub containers: Vec<NetworkMember>,
+    /// `bridge`, `host` and `none`: made by the engine, cannot be removed.
+    pub builtin: bool,
+    pub project: Option<String>,
+}
+
+/// `POST .../networks`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewNetwork {
+    pub name: String,
+    /// Only `bridge` for now (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `POST .../networks/{id}/connect` and `.../disconnect`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConnection {
+    pub container: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// For disconnect: even if the container is running.
+    #[serde(default)]
+    pub force: bool,
+}
+
+// ---------------------------------------------------------------- ports and disk
+
+/// One published host port: `GET .../ports`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub protocol: String,
+    pub container_port: u16,
+    pub container_id: String,
+    pub container: String,
+    pub state: ContainerState,
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageLine {
+    pub count: i64,
+    /// Those in use (images used by a container, running containers, volumes mounted).
+    pub active: i64,
+    pub size_bytes: i64,
+    pub reclaimable_bytes: i64,
+}
+
+/// `GET .../disk-usage`, like `docker system df`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskUsage {
+    pub images: UsageLine,
+    pub containers: UsageLine,
+    pub volumes: UsageLine,
+    pub build_cache: UsageLine,
+}

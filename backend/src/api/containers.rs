@@ -1,29 +1,190 @@
-//! Containers on an endpoint: list, inspect, start, stop, restart, remove.
+//! Containers on an endpoint: run (from a spec or a `docker run` line),
+//! list, inspect, lifecycle, rename, recreate, bulk actions, and the port map.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use protocol::{ContainerDetail, ContainerSummary, Role};
+use axum::Extension;
+use futures_util::StreamExt;
+use protocol::run_command::parse_run_command;
+use protocol::{
+    BulkRequest, BulkResult, ContainerDetail, ContainerSpec, ContainerSummary, CreatedContainer,
+    FromCommand, PortMapping, RenameRequest, Role,
+};
 use serde::Deserialize;
 
 use super::{AppPath, Route};
+use crate::auth::policy::AuditTarget;
 use crate::auth::Access;
 use crate::engine::{check_reference, Lifecycle};
-use crate::error::{AppJson, AppQuery, AppResult};
+use crate::error::{AppError, AppJson, AppQuery, AppResult};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
 const OPERATOR: Access = Access::AtLeast(Role::Operator);
 
 pub fn routes() -> Vec<Route> {
+    const C: &str = "/api/v1/endpoints/{ep}/containers";
+    const ONE: &str = "/api/v1/endpoints/{ep}/containers/{id}";
     vec![
-        Route::get("/api/v1/endpoints/{ep}/containers", VIEWER, "container.list", "List containers (`all=true` includes stopped ones)", list),
-        Route::get("/api/v1/endpoints/{ep}/containers/{id}", VIEWER, "container.inspect", "Inspect a container", inspect),
-        Route::delete("/api/v1/endpoints/{ep}/containers/{id}", OPERATOR, "container.remove", "Remove a container (409 while running unless `force=true`; `volumes=true` also removes its anonymous volumes)", remove),
+        Route::get(C, VIEWER, "container.list", "List containers (`all=true` includes stopped ones)", list),
+        Route::post(C, OPERATOR, "container.create", "Create and (unless `start` is false) start a container", create),
+        Route::post("/api/v1/endpoints/{ep}/containers/from-command", OPERATOR, "container.create_from_command", "Create a container from a `docker run ...` line", from_command),
+        Route::post("/api/v1/endpoints/{ep}/containers/bulk", OPERATOR, "container.bulk", "Start, stop, restart, pause, unpause, kill or remove many containers", bulk),
+        Route::get(ONE, VIEWER, "container.inspect", "Inspect a container", inspect),
+        Route::put(ONE, OPERATOR, "container.recreate", "Recreate a container from a new spec under the same name", recreate),
+        Route::delete(ONE, OPERATOR, "container.remove", "Remove a container (409 while running unless `force=true`; `volumes=true` also removes its anonymous volumes)", remove),
+        Route::get("/api/v1/endpoints/{ep}/containers/{id}/spec", VIEWER, "container.spec", "The settings that would create this container again", spec),
         Route::post("/api/v1/endpoints/{ep}/containers/{id}/start", OPERATOR, "container.start", "Start a container", start),
         Route::post("/api/v1/endpoints/{ep}/containers/{id}/stop", OPERATOR, "container.stop", "Stop a container", stop),
         Route::post("/api/v1/endpoints/{ep}/containers/{id}/restart", OPERATOR, "container.restart", "Restart a container", restart),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/pause", OPERATOR, "container.pause", "Pause a container", pause),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/unpause", OPERATOR, "container.unpause", "Unpause a container", unpause),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/kill", OPERATOR, "container.kill", "Send a signal (`signal=`, default SIGKILL)", kill),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/rename", OPERATOR, "container.rename", "Rename a container", rename),
+        Route::get("/api/v1/endpoints/{ep}/ports", VIEWER, "port.list", "Every published host port with its container", ports),
     ]
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+    AppJson(spec): AppJson<ContainerSpec>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    let created = engine.run_container(&spec).await?;
+    Ok(created_response(created))
+}
+
+fn created_response(created: CreatedContainer) -> Response {
+    let target = Extension(AuditTarget(format!("container {}", created.name)));
+    (StatusCode::CREATED, target, AppJson(created)).into_response()
+}
+
+async fn from_command(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+    AppJson(req): AppJson<FromCommand>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    let mut spec = parse_run_command(&req.command).map_err(|e| AppError::BadRequest(e.message))?;
+    spec.start = req.start;
+    let created = engine.run_container(&spec).await?;
+    Ok(created_response(created))
+}
+
+async fn spec(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+) -> AppResult<AppJson<ContainerSpec>> {
+    let engine = state.endpoints.get(&ep)?;
+    check_reference("container", &id)?;
+    Ok(AppJson(engine.container_spec(&id).await?))
+}
+
+async fn recreate(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+    AppJson(spec): AppJson<ContainerSpec>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    check_reference("container", &id)?;
+    let created = engine.recreate_container(&id, &spec).await?;
+    let target = Extension(AuditTarget(format!("container {}", created.name)));
+    Ok((target, AppJson(created)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct KillQuery {
+    signal: Option<String>,
+}
+
+async fn kill(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+    AppQuery(q): AppQuery<KillQuery>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    check_reference("container", &id)?;
+    engine
+        .kill_container(&id, q.signal.as_deref().unwrap_or("SIGKILL"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+    AppJson(req): AppJson<RenameRequest>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    check_reference("container", &id)?;
+    engine.rename_container(&id, &req.name).await?;
+    let target = Extension(AuditTarget(format!("container {id} -> {}", req.name)));
+    Ok((StatusCode::NO_CONTENT, target).into_response())
+}
+
+/// The most containers one bulk call may name.
+const MAX_BULK: usize = 500;
+
+async fn bulk(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+    AppJson(req): AppJson<BulkRequest>,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    if req.ids.is_empty() || req.ids.len() > MAX_BULK {
+        return Err(AppError::BadRequest(format!(
+            "name 1 to {MAX_BULK} containers"
+        )));
+    }
+    for id in &req.ids {
+        check_reference("container", id)?;
+    }
+    let action = req.action.as_str();
+    if !matches!(
+        action,
+        "start" | "stop" | "restart" | "pause" | "unpause" | "kill" | "remove"
+    ) {
+        return Err(AppError::BadRequest(format!(
+            "{action:?} is not one of start, stop, restart, pause, unpause, kill, remove"
+        )));
+    }
+    // A few at a time: the engine serialises much of this anyway, and a
+    // bounded fan-out keeps a 500-container stop from flooding it.
+    let results: Vec<BulkResult> = futures_util::stream::iter(req.ids.iter().cloned())
+        .map(|id| {
+            let engine = engine.clone();
+            async move {
+                let r = match action {
+                    "start" => engine.container_lifecycle(&id, Lifecycle::Start).await,
+                    "stop" => engine.container_lifecycle(&id, Lifecycle::Stop).await,
+                    "restart" => engine.container_lifecycle(&id, Lifecycle::Restart).await,
+                    "pause" => engine.container_lifecycle(&id, Lifecycle::Pause).await,
+                    "unpause" => engine.container_lifecycle(&id, Lifecycle::Unpause).await,
+                    "kill" => engine.kill_container(&id, "SIGKILL").await,
+                    _ => engine.remove_container(&id, req.force, false).await,
+                };
+                BulkResult {
+                    ok: r.is_ok(),
+                    error: r.err().map(|e| AppError::from(e).public_detail()),
+                    id,
+                }
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    let target = Extension(AuditTarget(format!("{action} {}", req.ids.join(","))));
+    Ok((target, AppJson(results)).into_response())
+}
+
+async fn ports(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+) -> AppResult<AppJson<Vec<PortMapping>>> {
+    let engine = state.endpoints.get(&ep)?;
+    Ok(AppJson(engine.list_ports().await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +256,20 @@ async fn stop(
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
     lifecycle(state, ep, id, Lifecycle::Stop).await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+) -> AppResult<Response> {
+    lifecycle(state, ep, id, Lifecycle::Pause).await
+}
+
+async fn unpause(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+) -> AppResult<Response> {
+    lifecycle(state, ep, id, Lifecycle::Unpause).await
 }
 
 async fn restart(

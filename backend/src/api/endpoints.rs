@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
-use protocol::{Endpoint, EndpointStatus, EngineInfo, Role};
+use protocol::{DiskUsage, Endpoint, EndpointStatus, EngineInfo, Role};
 
 use super::{AppPath, Route};
 use crate::auth::Access;
@@ -22,6 +22,13 @@ pub fn routes() -> Vec<Route> {
             "endpoint.list",
             "List endpoints and whether each engine answers",
             list,
+        ),
+        Route::get(
+            "/api/v1/endpoints/{ep}/disk-usage",
+            VIEWER,
+            "endpoint.disk_usage",
+            "Space used by images, containers, volumes and build cache",
+            disk_usage,
         ),
         Route::get(
             "/api/v1/endpoints/{ep}/info",
@@ -65,4 +72,11 @@ async fn info(
 ) -> AppResult<Json<EngineInfo>> {
     let engine = state.endpoints.get(&ep)?;
     Ok(Json(engine.info().await?))
+}
+
+async fn disk_usage(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+) -> AppResult<Json<DiskUsage>> {
+    Ok(Json(state.endpoints.get(&ep)?.disk_usage().await?))
 }

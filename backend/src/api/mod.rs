@@ -7,11 +7,13 @@ mod audit;
 mod containers;
 mod endpoints;
 mod health;
+mod networks;
 mod openapi;
 mod session;
 mod setup;
 mod tokens;
 mod users;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -95,6 +97,15 @@ impl Route {
     ) -> Route {
         Route::new(Method::PATCH, path, access, action, summary, h)
     }
+    pub fn put<H: Handler<T, AppState>, T: 'static>(
+        path: &'static str,
+        access: Access,
+        action: &'static str,
+        summary: &'static str,
+        h: H,
+    ) -> Route {
+        Route::new(Method::PUT, path, access, action, summary, h)
+    }
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         path: &'static str,
         access: Access,
@@ -117,6 +128,8 @@ pub fn all_routes() -> Vec<Route> {
         audit::routes(),
         endpoints::routes(),
         containers::routes(),
+        volumes::routes(),
+        networks::routes(),
         openapi::routes(),
     ]
     .into_iter()

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerInspectResponse, ContainerSummary as EngineSummary, PortMap};
 use bollard::query_parameters::{
-    ListContainersOptions, RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
+    KillContainerOptions, ListContainersOptions, RemoveContainerOptions, RestartContainerOptions,
+    StopContainerOptions,
 };
 use protocol::{
     ContainerConfig, ContainerDetail, ContainerHostConfig, ContainerState, ContainerStateDetail,
-    ContainerSummary, MountPoint, NetworkAttachment, PortBinding, COMPOSE_PROJECT_LABEL,
-    COMPOSE_SERVICE_LABEL,
+    ContainerSummary, MountPoint, NetworkAttachment, PortBinding, PortMapping,
+    COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL,
 };
 
 use super::{Engine, EngineError, EngineResult};
@@ -21,6 +22,8 @@ pub enum Lifecycle {
     Start,
     Stop,
     Restart,
+    Pause,
+    Unpause,
 }
 
 impl Engine {
@@ -58,6 +61,8 @@ impl Engine {
                     .restart_container(id, None::<RestartContainerOptions>)
                     .await
             }
+            Lifecycle::Pause => docker.pause_container(id).await,
+            Lifecycle::Unpause => docker.unpause_container(id).await,
         };
         match result {
             Ok(()) => Ok(()),
@@ -67,6 +72,62 @@ impl Engine {
             }) => Ok(()),
             Err(e) => Err(self.fail(e, &format!("container {id}")).await),
         }
+    }
+
+    /// Sends a signal (`SIGKILL` by default) to a running container.
+    pub async fn kill_container(&self, id: &str, signal: &str) -> EngineResult<()> {
+        let valid = !signal.is_empty()
+            && signal.len() <= 16
+            && signal
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+');
+        if !valid {
+            return Err(EngineError::BadRequest(format!(
+                "{signal:?} is not a signal name or number"
+            )));
+        }
+        let docker = self.docker().await?;
+        match docker
+            .kill_container(
+                id,
+                Some(KillContainerOptions {
+                    signal: signal.into(),
+                }),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e, &format!("container {id}")).await),
+        }
+    }
+
+    /// Every published host port, with the container that holds it.
+    pub async fn list_ports(&self) -> EngineResult<Vec<PortMapping>> {
+        let containers = self.list_containers(true).await?;
+        let mut ports: Vec<PortMapping> = containers
+            .into_iter()
+            .flat_map(|c| {
+                c.ports
+                    .iter()
+                    .filter_map(|p| {
+                        Some(PortMapping {
+                            host_ip: p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".into()),
+                            host_port: p.host_port?,
+                            protocol: p.protocol.clone(),
+                            container_port: p.container_port,
+                            container_id: c.id.clone(),
+                            container: c.name.clone(),
+                            state: c.state,
+                            project: c.project.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ports.sort_by(|a, b| {
+            (a.host_port, &a.protocol, &a.host_ip).cmp(&(b.host_port, &b.protocol, &b.host_ip))
+        });
+        Ok(ports)
     }
 
     /// Removes a container. A running one is refused with 409 unless `force`.

@@ -3,7 +3,11 @@
 //! engine failures onto berth's error kinds.
 
 mod containers;
+mod networks;
+mod raw;
+mod run;
 mod system;
+mod volumes;
 
 pub use containers::Lifecycle;
 

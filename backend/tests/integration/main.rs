@@ -6,3 +6,4 @@ mod common;
 mod auth;
 mod containers;
 mod hardening;
+mod run;

@@ -348,3 +348,114 @@ impl Drop for EngineContainer {
         .join();
     }
 }
+
+/// A host port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits for a container to exit (up to 60 s) and returns its exit code and output.
+pub async fn wait_output(name: &str) -> (i64, String) {
+    use bollard::query_parameters::LogsOptions;
+    use futures_util::StreamExt;
+    let docker = engine().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let code = loop {
+        let c = docker.inspect_container(name, None).await.expect("inspect");
+        let state = c.state.unwrap_or_default();
+        if !state.running.unwrap_or(false)
+            && state.status.map(|s| s.to_string()) != Some("created".into())
+        {
+            break state.exit_code.unwrap_or(-1);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} did not exit in time"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let mut out = String::new();
+    let mut logs = docker.logs(
+        name,
+        Some(LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: "all".into(),
+            ..Default::default()
+        }),
+    );
+    while let Some(Ok(chunk)) = logs.next().await {
+        out.push_str(&chunk.to_string());
+    }
+    (code, out)
+}
+
+/// Removes containers, volumes and networks by name when dropped, even when
+/// the test failed.
+#[derive(Default)]
+pub struct Cleanup {
+    pub containers: Vec<String>,
+    pub volumes: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+impl Cleanup {
+    pub fn container(&mut self, name: &str) -> String {
+        self.containers.push(name.into());
+        name.into()
+    }
+    pub fn volume(&mut self, name: &str) -> String {
+        self.volumes.push(name.into());
+        name.into()
+    }
+    pub fn network(&mut self, name: &str) -> String {
+        self.networks.push(name.into());
+        name.into()
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (c, v, n) = (
+            self.containers.clone(),
+            self.volumes.clone(),
+            self.networks.clone(),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let docker = engine().await;
+                for name in c {
+                    let _ = docker
+                        .remove_container(
+                            &name,
+                            Some(RemoveContainerOptions {
+                                force: true,
+                                v: true,
+                                link: false,
+                            }),
+                        )
+                        .await;
+                }
+                for name in n {
+                    let _ = docker.remove_network(&name).await;
+                }
+                for name in v {
+                    let _ = docker
+                        .remove_volume(
+                            &name,
+                            None::<bollard::query_parameters::RemoveVolumeOptions>,
+                        )
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

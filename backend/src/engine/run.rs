@@ -1,0 +1,903 @@
+//! Running containers from a [`ContainerSpec`]: the checks `docker run` does
+//! (and a few it doesn't, like port conflicts found before the engine is
+//! asked), the create and start, and reading a spec back from a container
+//! so it can be duplicated or edited.
+
+use std::collections::HashMap;
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, DeviceRequest, HostConfig, Mount, MountType, PortBinding as EngineBinding,
+    RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, RenameContainerOptions,
+    StopContainerOptions,
+};
+use protocol::{
+    ContainerSpec, ContainerState, CreatedContainer, GpuRequest, MountKind, MountSpec, PortSpec,
+};
+
+use super::{check_reference, Engine, EngineError, EngineResult};
+
+impl Engine {
+    /// Creates (and, when asked, starts) a container. Nothing is left behind
+    /// when a step fails: a container that was created but could not start
+    /// is removed again, and the error says why.
+    pub async fn run_container(&self, spec: &ContainerSpec) -> EngineResult<CreatedContainer> {
+        validate(spec)?;
+        self.check_port_conflicts(spec, None).await?;
+        let docker = self.docker().await?;
+        if let Err(e) = docker.inspect_image(&spec.image).await {
+            return Err(match e {
+                BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                } => EngineError::NotFound(format!(
+                    "image {} is not on endpoint {}; pull or build it first",
+                    spec.image, self.id
+                )),
+                e => self.fail(e, &format!("image {}", spec.image)).await,
+            });
+        }
+        let options = CreateContainerOptions {
+            name: spec.name.clone(),
+            ..Default::default()
+        };
+        let created = match docker
+            .create_container(Some(options), to_create_body(spec))
+            .await
+        {
+            Ok(c) => c,
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {
+                return Err(EngineError::Conflict(format!(
+                    "the name {} is already taken by another container",
+                    spec.name.as_deref().unwrap_or("")
+                )))
+            }
+            Err(e) => return Err(self.fail(e, "new container").await),
+        };
+        let name = match &spec.name {
+            Some(n) => n.clone(),
+            None => self
+                .inspect_container(&created.id)
+                .await
+                .map(|d| d.name)
+                .unwrap_or_default(),
+        };
+        if spec.start {
+            if let Err(e) = docker.start_container(&created.id, None).await {
+                let reason = self.start_failure(e, &name).await;
+                let _ = docker
+                    .remove_container(
+                        &created.id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            v: true,
+                            link: false,
+                        }),
+                    )
+                    .await;
+                return Err(reason);
+            }
+        }
+        Ok(CreatedContainer {
+            id: created.id,
+            name,
+            started: spec.start,
+            warnings: created.warnings,
+        })
+    }
+
+    /// Why a start failed, with the cases people hit named plainly.
+    async fn start_failure(&self, e: BollardError, name: &str) -> EngineError {
+        if let BollardError::DockerResponseServerError { message, .. } = &e {
+            if message.contains("address already in use")
+                || message.contains("port is already allocated")
+            {
+                return EngineError::Conflict(format!(
+                    "container {name} could not start: a host port it publishes is already in use by another program"
+                ));
+            }
+            if message.contains("executable file not found")
+                || message.contains("no such file or directory")
+            {
+                return EngineError::BadRequest(format!(
+                    "container {name} could not start: its command was not found in the image"
+                ));
+            }
+        }
+        self.fail(e, &format!("container {name}")).await
+    }
+
+    /// 409 naming the container that already publishes a requested host
+    /// port. `ignore` is a container being replaced.
+    pub async fn check_port_conflicts(
+        &self,
+        spec: &ContainerSpec,
+        ignore: Option<&str>,
+    ) -> EngineResult<()> {
+        let wanted: Vec<&PortSpec> = spec
+            .ports
+            .iter()
+            .filter(|p| p.host_port.is_some())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let docker = self.docker().await?;
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let containers = match docker.list_containers(Some(options)).await {
+            Ok(c) => c,
+            Err(e) => return Err(self.fail(e, "container list").await),
+        };
+        for c in containers {
+            let id = c.id.clone().unwrap_or_default();
+            let name = c
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            if ignore.is_some_and(|i| id.starts_with(i) || i == name) {
+                continue;
+            }
+            let state = c
+                .state
+                .map(|s| super::containers::parse_state(s.as_ref()))
+                .unwrap_or(ContainerState::Unknown);
+            // Only running containers hold their ports; for the others,
+            // read the bindings they would take when started.
+            let held: Vec<(String, u16, String)> = if matches!(
+                state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            ) {
+                c.ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.ip.unwrap_or_default(),
+                            p.public_port?,
+                            p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+                        ))
+                    })
+                    .collect()
+            } else {
+                continue;
+            };
+            for want in &wanted {
+                let (lo, hi) = host_range(want);
+                let ip = want.host_ip.clone().unwrap_or_default();
+                if let Some((_, port, proto)) = held.iter().find(|(hip, port, proto)| {
+                    *proto == want.protocol && (lo..=hi).contains(port) && ips_overlap(hip, &ip)
+                }) {
+                    // A range only conflicts when every port of it is taken.
+                    if hi > lo {
+                        let taken = held
+                            .iter()
+                            .filter(|(hip, p, pr)| {
+                                *pr == want.protocol
+                                    && (lo..=hi).contains(p)
+                                    && ips_overlap(hip, &ip)
+                            })
+                            .count();
+                        if taken < usize::from(hi - lo) + 1 {
+                            continue;
+                        }
+                    }
+                    return Err(EngineError::Conflict(format!(
+                        "host port {port}/{proto} is already published by container {name}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn rename_container(&self, id: &str, new_name: &str) -> EngineResult<()> {
+        check_name(new_name)?;
+        let docker = self.docker().await?;
+        match docker
+            .rename_container(
+                id,
+                RenameContainerOptions {
+                    name: new_name.into(),
+                },
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Err(EngineError::Conflict(format!(
+                "the name {new_name} is already taken by another container"
+            ))),
+            Err(e) => Err(self.fail(e, &format!("container {id}")).await),
+        }
+    }
+
+    /// The spec that would make this container again: for "duplicate" and "edit".
+    pub async fn container_spec(&self, id: &str) -> EngineResult<ContainerSpec> {
+        let docker = self.docker().await?;
+        let c = match docker.inspect_container(id, None).await {
+            Ok(c) => c,
+            Err(e) => return Err(self.fail(e, &format!("container {id}")).await),
+        };
+        let config = c.config.unwrap_or_default();
+        let host = c.host_config.unwrap_or_default();
+        let image_name = config.image.clone().unwrap_or_default();
+        // Keep only what differs from the image, as `docker run` was given it.
+        let image = docker
+            .inspect_image(&image_name)
+            .await
+            .ok()
+            .and_then(|i| i.config);
+        let image_env: Vec<String> = image
+            .as_ref()
+            .and_then(|i| i.env.clone())
+            .unwrap_or_default();
+        let image_cmd = image.as_ref().and_then(|i| i.cmd.clone());
+        let image_entrypoint = image.as_ref().and_then(|i| i.entrypoint.clone());
+        let image_workdir = image
+            .as_ref()
+            .and_then(|i| i.working_dir.clone())
+            .unwrap_or_default();
+        let image_user = image
+            .as_ref()
+            .and_then(|i| i.user.clone())
+            .unwrap_or_default();
+        let image_labels = image
+            .as_ref()
+            .and_then(|i| i.labels.clone())
+            .unwrap_or_default();
+
+        let env = config
+            .env
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !image_env.contains(e))
+            .filter_map(|e| {
+                e.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        let labels = config
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, v)| image_labels.get(k) != Some(v))
+            .collect();
+
+        let mut ports = Vec::new();
+        for (key, bindings) in host.port_bindings.unwrap_or_default() {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let Ok(container_port) = port.parse::<u16>() else {
+                continue;
+            };
+            for b in bindings.unwrap_or_default() {
+                let host_port_text = b.host_port.unwrap_or_default();
+                let (start, end) = match host_port_text.split_once('-') {
+                    Some((a, b)) => (a.parse().ok(), b.parse().ok()),
+                    None => (host_port_text.parse().ok(), None),
+                };
+                ports.push(PortSpec {
+                    host_ip: b.host_ip.filter(|ip| !ip.is_empty()),
+                    host_port: start,
+                    host_port_end: end,
+                    container_port,
+                    protocol: proto.to_string(),
+                });
+            }
+        }
+        ports.sort();
+
+        let mut mounts = Vec::new();
+        for bind in host.binds.unwrap_or_default() {
+            let parts: Vec<&str> = bind.split(':').collect();
+            if parts.len() < 2 {
+                continue;
+            }
+            let read_only = parts
+                .get(2)
+                .is_some_and(|o| o.split(',').any(|o| o == "ro"));
+            let kind = if parts[0].starts_with('/') {
+                MountKind::Bind
+            } else {
+                MountKind::Volume
+            };
+            mounts.push(MountSpec {
+                kind,
+                source: parts[0].into(),
+                target: parts[1].into(),
+                read_only,
+            });
+        }
+        for m in host.mounts.unwrap_or_default() {
+            let kind = match m.typ {
+                Some(MountType::BIND) => MountKind::Bind,
+                Some(MountType::VOLUME) if m.source.as_deref().is_some_and(|s| !s.is_empty()) => {
+                    MountKind::Volume
+                }
+                Some(MountType::VOLUME) => MountKind::Anonymous,
+                _ => continue,
+            };
+            mounts.push(MountSpec {
+                kind,
+                source: if kind == MountKind::Anonymous {
+                    String::new()
+                } else {
+                    m.source.unwrap_or_default()
+                },
+                target: m.target.unwrap_or_default(),
+                read_only: m.read_only.unwrap_or_default(),
+            });
+        }
+
+        let restart = host.restart_policy.and_then(|r| {
+            let name = r.name.map(|n| n.to_string()).unwrap_or_default();
+            match name.as_str() {
+                "" | "no" => None,
+                "on-failure" => match r.maximum_retry_count.unwrap_or_default() {
+                    0 => Some(name),
+                    n => Some(format!("on-failure:{n}")),
+                },
+                _ => Some(name),
+            }
+        });
+        let network = host
+            .network_mode
+            .filter(|n| !n.is_empty() && n != "default" && n != "bridge");
+        let gpus = host
+            .device_requests
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|d| {
+                let is_gpu = d
+                    .capabilities
+                    .unwrap_or_default()
+                    .iter()
+                    .flatten()
+                    .any(|c| c == "gpu");
+                is_gpu.then(|| match d.count {
+                    Some(-1) | None => GpuRequest::All("all".into()),
+                    Some(n) => GpuRequest::Count(n),
+                })
+            });
+        let container_hostname = config.hostname.clone().unwrap_or_default();
+        let short_id =
+            c.id.as_deref()
+                .unwrap_or_default()
+                .get(..12)
+                .unwrap_or_default()
+                .to_string();
+
+        Ok(ContainerSpec {
+            name: c.name.map(|n| n.trim_start_matches('/').to_string()),
+            image: image_name,
+            cmd: config.cmd.filter(|c| Some(c) != image_cmd.as_ref()),
+            entrypoint: config
+                .entrypoint
+                .filter(|e| Some(e) != image_entrypoint.as_ref()),
+            env,
+            ports,
+            publish_all: host.publish_all_ports.unwrap_or_default(),
+            mounts,
+            network,
+            restart,
+            labels,
+            workdir: config
+                .working_dir
+                .filter(|w| !w.is_empty() && *w != image_workdir),
+            user: config.user.filter(|u| !u.is_empty() && *u != image_user),
+            hostname: (!container_hostname.is_empty() && container_hostname != short_id)
+                .then_some(container_hostname),
+            memory_bytes: host.memory.filter(|m| *m > 0),
+            nano_cpus: host.nano_cpus.filter(|n| *n > 0),
+            gpus,
+            tty: config.tty.unwrap_or_default(),
+            interactive: config.open_stdin.unwrap_or_default(),
+            auto_remove: host.auto_remove.unwrap_or_default(),
+            start: true,
+        })
+    }
+
+    /// Replaces container `id` by one made from `spec`, under the same name.
+    /// The old one is stopped and set aside first and only removed once the
+    /// new one runs; if anything fails it is put back as it was.
+    pub async fn recreate_container(
+        &self,
+        id: &str,
+        spec: &ContainerSpec,
+    ) -> EngineResult<CreatedContainer> {
+        validate(spec)?;
+        let old = self.inspect_container(id).await?;
+        let name = spec.name.clone().unwrap_or_else(|| old.name.clone());
+        let mut spec = spec.clone();
+        spec.name = Some(name.clone());
+        self.check_port_conflicts(&spec, Some(&old.id)).await?;
+        let docker = self.docker().await?;
+        let was_running = old.state.running;
+        let aside = format!(
+            "{}-berth-replaced-{}",
+            old.name,
+            &old.id[..8.min(old.id.len())]
+        );
+        if was_running {
+            if let Err(e) = docker
+                .stop_container(&old.id, None::<StopContainerOptions>)
+                .await
+            {
+                return Err(self.fail(e, &format!("container {}", old.name)).await);
+            }
+        }
+        if let Err(e) = docker
+            .rename_container(
+                &old.id,
+                RenameContainerOptions {
+                    name: aside.clone(),
+                },
+            )
+            .await
+        {
+            let err = self.fail(e, &format!("container {}", old.name)).await;
+            self.restore(&old.id, &old.name, None, was_running).await;
+            return Err(err);
+        }
+        match self.run_container(&spec).await {
+            Ok(created) => {
+                let _ = docker
+                    .remove_container(
+                        &old.id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            v: false,
+                            link: false,
+                        }),
+                    )
+                    .await;
+                Ok(created)
+            }
+            Err(e) => {
+                self.restore(&old.id, &aside, Some(&old.name), was_running)
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts a set-aside container back under its name and state.
+    async fn restore(&self, id: &str, current: &str, original: Option<&str>, start: bool) {
+        let Ok(docker) = self.docker().await else {
+            return;
+        };
+        if let Some(original) = original {
+            if let Err(e) = docker
+                .rename_container(
+                    id,
+                    RenameContainerOptions {
+                        name: original.into(),
+                    },
+                )
+                .await
+            {
+                tracing::error!(container = current, error = %e, "could not give the old container its name back");
+            }
+        }
+        if start {
+            if let Err(e) = docker.start_container(id, None).await {
+                tracing::error!(container = current, error = %e, "could not restart the old container");
+            }
+        }
+    }
+}
+
+fn host_range(p: &PortSpec) -> (u16, u16) {
+    let lo = p.host_port.unwrap_or(0);
+    (lo, p.host_port_end.unwrap_or(lo).max(lo))
+}
+
+/// Two host addresses overlap when either is "all interfaces" or they are equal.
+fn ips_overlap(a: &str, b: &str) -> bool {
+    let any = |ip: &str| ip.is_empty() || ip == "0.0.0.0" || ip == "::";
+    any(a) || any(b) || a == b
+}
+
+fn check_name(name: &str) -> EngineResult<()> {
+    check_reference("container", name).map_err(|_| {
+        EngineError::BadRequest(format!(
+            "{name:?} is not a valid container name: use letters, digits, '_', '.' and '-', starting with a letter or digit"
+        ))
+    })
+}
+
+/// The checks that need no engine: clear messages before anything is asked.
+pub fn validate(spec: &ContainerSpec) -> EngineResult<()> {
+    let bad = |m: String| Err(EngineError::BadRequest(m));
+    if spec.image.trim().is_empty() {
+        return bad("an image is needed".into());
+    }
+    if spec.image.chars().any(char::is_whitespace) {
+        return bad(format!("{:?} is not an image reference", spec.image));
+    }
+    if let Some(name) = &spec.name {
+        check_name(name)?;
+    }
+    for p in &spec.ports {
+        if p.container_port == 0 {
+            return bad("container port 0 is not a port".into());
+        }
+        if p.host_port == Some(0) {
+            return bad(format!("host port 0 for container port {} is not a port; leave it empty to let the engine pick one", p.container_port));
+        }
+        if let (Some(lo), Some(hi)) = (p.host_port, p.host_port_end) {
+            if hi < lo {
+                return bad(format!("host port range {lo}-{hi} ends before it starts"));
+            }
+        }
+        if !matches!(p.protocol.as_str(), "tcp" | "udp" | "sctp") {
+            return bad(format!(
+                "port protocol {:?} is not tcp, udp or sctp",
+                p.protocol
+            ));
+        }
+        if let Some(ip) = &p.host_ip {
+            if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+                return bad(format!("host IP {ip:?} is not an IP address"));
+            }
+        }
+    }
+    for m in &spec.mounts {
+        if !m.target.starts_with('/') {
+            return bad(format!(
+                "mount target {:?} must be an absolute path in the container",
+                m.target
+            ));
+        }
+        match m.kind {
+            MountKind::Bind if !m.source.starts_with('/') => {
+                return bad(format!(
+                    "bind mount source {:?} must be an absolute host path",
+                    m.source
+                ));
+            }
+            MountKind::Volume if check_reference("volume", &m.source).is_err() => {
+                return bad(format!("{:?} is not a valid volume name", m.source));
+            }
+            _ => {}
+        }
+    }
+    if let Some(restart) = &spec.restart {
+        parse_restart(restart)?;
+    }
+    if let Some(m) = spec.memory_bytes {
+        if m < 6 * 1024 * 1024 {
+            return bad("the memory limit must be at least 6 MB".into());
+        }
+    }
+    if spec.nano_cpus.is_some_and(|n| n <= 0) {
+        return bad("the CPU limit must be more than 0".into());
+    }
+    match &spec.gpus {
+        Some(GpuRequest::All(s)) if s != "all" => {
+            return bad(format!("gpus {s:?}: use \"all\" or a count"))
+        }
+        Some(GpuRequest::Count(n)) if *n < 1 => {
+            return bad("the GPU count must be at least 1".into())
+        }
+        _ => {}
+    }
+    if let Some(w) = &spec.workdir {
+        if !w.is_empty() && !w.starts_with('/') {
+            return bad(format!(
+                "the working directory {w:?} must be an absolute path"
+            ));
+        }
+    }
+    for k in spec.env.keys() {
+        if k.is_empty() || k.contains('=') {
+            return bad(format!("{k:?} is not an environment variable name"));
+        }
+    }
+    Ok(())
+}
+
+fn parse_restart(restart: &str) -> EngineResult<(RestartPolicyNameEnum, Option<i64>)> {
+    match restart.split_once(':') {
+        None => match restart {
+            "" | "no" => Ok((RestartPolicyNameEnum::NO, None)),
+            "always" => Ok((RestartPolicyNameEnum::ALWAYS, None)),
+            "unless-stopped" => Ok((RestartPolicyNameEnum::UNLESS_STOPPED, None)),
+            "on-failure" => Ok((RestartPolicyNameEnum::ON_FAILURE, None)),
+            _ => Err(EngineError::BadRequest(format!(
+                "restart policy {restart:?} is not one of no, always, unless-stopped, on-failure[:N]"
+            ))),
+        },
+        Some(("on-failure", n)) => match n.parse::<i64>() {
+            Ok(n) if n >= 0 => Ok((RestartPolicyNameEnum::ON_FAILURE, Some(n))),
+            _ => Err(EngineError::BadRequest(format!("on-failure:{n}: the retry count must be a whole number"))),
+        },
+        Some(_) => Err(EngineError::BadRequest(format!(
+            "restart policy {restart:?} is not one of no, always, unless-stopped, on-failure[:N]"
+        ))),
+    }
+}
+
+/// The engine's create body for a validated spec.
+fn to_create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let mut port_bindings: HashMap<String, Option<Vec<EngineBinding>>> = HashMap::new();
+    let mut exposed = Vec::new();
+    for p in &spec.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        let host_port = match (p.host_port, p.host_port_end) {
+            (Some(lo), Some(hi)) if hi > lo => Some(format!("{lo}-{hi}")),
+            (Some(lo), _) => Some(lo.to_string()),
+            (None, _) => Some(String::new()),
+        };
+        port_bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(EngineBinding {
+                host_ip: Some(p.host_ip.clone().unwrap_or_default()),
+                host_port,
+            });
+    }
+    let mut binds = Vec::new();
+    let mut mounts = Vec::new();
+    for m in &spec.mounts {
+        match m.kind {
+            // `-v` semantics: a missing host dir is created, a missing named
+            // volume too.
+            MountKind::Bind | MountKind::Volume => binds.push(format!(
+                "{}:{}{}",
+                m.source,
+                m.target,
+                if m.read_only { ":ro" } else { "" }
+            )),
+            MountKind::Anonymous => mounts.push(Mount {
+                target: Some(m.target.clone()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            }),
+        }
+    }
+    let restart_policy = spec
+        .restart
+        .as_deref()
+        .and_then(|r| parse_restart(r).ok())
+        .map(|(name, count)| RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: count,
+        });
+    let device_requests = spec.gpus.as_ref().map(|g| {
+        vec![DeviceRequest {
+            driver: Some(String::new()),
+            count: Some(match g {
+                GpuRequest::All(_) => -1,
+                GpuRequest::Count(n) => *n,
+            }),
+            capabilities: Some(vec![vec!["gpu".into()]]),
+            ..Default::default()
+        }]
+    });
+    let host_config = HostConfig {
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        publish_all_ports: spec.publish_all.then_some(true),
+        binds: (!binds.is_empty()).then_some(binds),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        network_mode: spec.network.clone(),
+        restart_policy,
+        memory: spec.memory_bytes,
+        nano_cpus: spec.nano_cpus,
+        device_requests,
+        auto_remove: spec.auto_remove.then_some(true),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: spec.cmd.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: (!spec.env.is_empty())
+            .then(|| spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        labels: (!spec.labels.is_empty()).then(|| spec.labels.clone().into_iter().collect()),
+        working_dir: spec.workdir.clone(),
+        user: spec.user.clone(),
+        hostname: spec.hostname.clone(),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        tty: spec.tty.then_some(true),
+        open_stdin: spec.interactive.then_some(true),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec {
+            image: "busybox".into(),
+            start: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bad_specs_get_clear_reasons() {
+        let cases: Vec<(ContainerSpec, &str)> = vec![
+            (
+                ContainerSpec {
+                    image: "".into(),
+                    ..spec()
+                },
+                "an image is needed",
+            ),
+            (
+                ContainerSpec {
+                    name: Some("bad name".into()),
+                    ..spec()
+                },
+                "not a valid container name",
+            ),
+            (
+                ContainerSpec {
+                    ports: vec![PortSpec {
+                        container_port: 0,
+                        protocol: "tcp".into(),
+                        ..Default::default()
+                    }],
+                    ..spec()
+                },
+                "port 0",
+            ),
+            (
+                ContainerSpec {
+                    ports: vec![PortSpec {
+                        container_port: 80,
+                        protocol: "icmp".into(),
+                        ..Default::default()
+                    }],
+                    ..spec()
+                },
+                "not tcp, udp or sctp",
+            ),
+            (
+                ContainerSpec {
+                    ports: vec![PortSpec {
+                        host_ip: Some("localhost".into()),
+                        host_port: Some(80),
+                        container_port: 80,
+                        protocol: "tcp".into(),
+                        ..Default::default()
+                    }],
+                    ..spec()
+                },
+                "not an IP address",
+            ),
+            (
+                ContainerSpec {
+                    mounts: vec![MountSpec {
+                        kind: MountKind::Bind,
+                        source: "data".into(),
+                        target: "/d".into(),
+                        read_only: false,
+                    }],
+                    ..spec()
+                },
+                "absolute host path",
+            ),
+            (
+                ContainerSpec {
+                    mounts: vec![MountSpec {
+                        kind: MountKind::Volume,
+                        source: "v".into(),
+                        target: "d".into(),
+                        read_only: false,
+                    }],
+                    ..spec()
+                },
+                "absolute path in the container",
+            ),
+            (
+                ContainerSpec {
+                    restart: Some("sometimes".into()),
+                    ..spec()
+                },
+                "restart policy",
+            ),
+            (
+                ContainerSpec {
+                    restart: Some("on-failure:x".into()),
+                    ..spec()
+                },
+                "retry count",
+            ),
+            (
+                ContainerSpec {
+                    memory_bytes: Some(1024),
+                    ..spec()
+                },
+                "at least 6 MB",
+            ),
+        ];
+        for (s, want) in cases {
+            let err = validate(&s).expect_err(want).to_string();
+            assert!(err.contains(want), "{err} should contain {want}");
+        }
+        assert!(validate(&spec()).is_ok());
+    }
+
+    #[test]
+    fn the_create_body_carries_every_setting() {
+        let s = ContainerSpec {
+            ports: vec![
+                PortSpec {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(8080),
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    ..Default::default()
+                },
+                PortSpec {
+                    host_port: Some(9000),
+                    host_port_end: Some(9010),
+                    container_port: 53,
+                    protocol: "udp".into(),
+                    ..Default::default()
+                },
+            ],
+            mounts: vec![
+                MountSpec {
+                    kind: MountKind::Bind,
+                    source: "/srv".into(),
+                    target: "/srv".into(),
+                    read_only: true,
+                },
+                MountSpec {
+                    kind: MountKind::Anonymous,
+                    source: String::new(),
+                    target: "/cache".into(),
+                    read_only: false,
+                },
+            ],
+            restart: Some("on-failure:3".into()),
+            gpus: Some(GpuRequest::All("all".into())),
+            ..spec()
+        };
+        let body = to_create_body(&s);
+        let host = body.host_config.expect("host config");
+        let bindings = host.port_bindings.expect("bindings");
+        assert_eq!(
+            bindings["80/tcp"].as_ref().expect("80")[0]
+                .host_port
+                .as_deref(),
+            Some("8080")
+        );
+        assert_eq!(
+            bindings["53/udp"].as_ref().expect("53")[0]
+                .host_port
+                .as_deref(),
+            Some("9000-9010")
+        );
+        assert_eq!(host.binds, Some(vec!["/srv:/srv:ro".to_string()]));
+        assert_eq!(
+            host.mounts.expect("mounts")[0].target.as_deref(),
+            Some("/cache")
+        );
+        assert_eq!(
+            host.restart_policy.expect("restart").maximum_retry_count,
+            Some(3)
+        );
+        assert_eq!(host.device_requests.expect("gpus")[0].count, Some(-1));
+    }
+}
