@@ -9,6 +9,7 @@ pub mod error;
 mod state;
 pub mod store;
 mod web;
+pub mod ws;
 
 use std::future::Future;
 

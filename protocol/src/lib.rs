@@ -664,3 +664,125 @@ pub struct DiskUsage {
     pub volumes: UsageLine,
     pub build_cache: UsageLine,
 }
+
+// ---------------------------------------------------------------- live streams
+
+/// Which output a log line came from. `console` is a TTY's merged output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    Console,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The container's name, in merged views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub stream: LogStream,
+    /// RFC 3339 with nanoseconds, when timestamps were asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    pub text: String,
+}
+
+/// What the logs WebSocket sends: JSON text frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LogFrame {
+    /// Lines in order, batched.
+    Lines { lines: Vec<LogLine> },
+    /// The client read slower than the container wrote: this many lines were
+    /// dropped here, between the lines before and after this frame.
+    Skipped { count: u64 },
+    /// The stream is over (the container stopped, or the engine went away).
+    End { reason: String },
+}
+
+/// What a client sends on the exec WebSocket as JSON text frames. Binary
+/// frames are taken as raw input too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExecInput {
+    Input { data: String },
+    Resize { cols: u16, rows: u16 },
+}
+
+/// What the exec WebSocket sends as JSON text frames; the terminal's output
+/// itself comes as binary frames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExecEvent {
+    /// The session started: the command that runs.
+    Started {
+        cmd: Vec<String>,
+    },
+    /// The command ended with this exit code.
+    Exit {
+        code: i64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// One stats sample of a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsSample {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub read: String,
+    /// 100 is one full CPU.
+    pub cpu_percent: f64,
+    pub online_cpus: u32,
+    /// Usage without the page cache, as `docker stats` shows it.
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: u64,
+    pub memory_percent: f64,
+    pub net_rx_bytes: u64,
+    pub net_tx_bytes: u64,
+    pub block_read_bytes: u64,
+    pub block_write_bytes: u64,
+    pub pids: u64,
+}
+
+/// What a client sends on the endpoint-wide stats WebSocket: the containers
+/// it shows (at most 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsWatch {
+    pub watch: Vec<String>,
+}
+
+/// An engine event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineEvent {
+    /// `container`, `image`, `volume`, `network`, ...
+    pub kind: String,
+    /// `start`, `die`, `create`, `destroy`, `pull`, ...
+    pub action: String,
+    pub id: String,
+    /// The object's name, when the engine says it.
+    pub name: Option<String>,
+    /// Unix seconds.
+    pub time: i64,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What the events WebSocket sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventFrame {
+    Event(EngineEvent),
+    /// The endpoint's engine went away or came back.
+    Endpoint {
+        status: EndpointStatus,
+        reason: Option<String>,
+    },
+    /// This client fell behind and missed events: reload what is shown.
+    Resync {
+        missed: u64,
+    },
+}

@@ -7,6 +7,7 @@ mod audit;
 mod containers;
 mod endpoints;
 mod health;
+mod logs;
 mod networks;
 mod openapi;
 mod session;
@@ -130,6 +131,8 @@ pub fn all_routes() -> Vec<Route> {
         containers::routes(),
         volumes::routes(),
         networks::routes(),
+        logs::routes(),
+        crate::ws::routes(),
         openapi::routes(),
     ]
     .into_iter()

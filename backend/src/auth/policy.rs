@@ -160,7 +160,14 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
     };
     let actor = principal.as_ref().map(|p| p.username.clone());
 
-    let decision = if mutating && !same_origin(request.headers()) {
+    // A WebSocket is not covered by SameSite for every browser, and it
+    // carries the session cookie: its Origin is checked like a write's.
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let decision = if (mutating || upgrade) && !same_origin(request.headers()) {
         Err(AppError::Forbidden(
             "cross-origin requests are refused".into(),
         ))

@@ -3,11 +3,19 @@
 //! engine failures onto berth's error kinds.
 
 mod containers;
+mod events;
+mod exec;
+mod logs;
 mod networks;
 mod raw;
 mod run;
+mod stats;
 mod system;
 mod volumes;
+
+pub use events::EVENT_BUFFER;
+pub use exec::{ExecSession, DEFAULT_SHELL};
+pub use logs::LogQuery;
 
 pub use containers::Lifecycle;
 
@@ -66,6 +74,9 @@ pub struct Engine {
     pub name: String,
     pub url: String,
     client: RwLock<Option<Docker>>,
+    /// Fan-out of the engine's events (see `events.rs`).
+    events: tokio::sync::broadcast::Sender<protocol::EventFrame>,
+    events_running: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -75,6 +86,8 @@ impl Engine {
             name: name.into(),
             url: url.into(),
             client: RwLock::new(None),
+            events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            events_running: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -117,6 +130,11 @@ impl Engine {
                 CONNECT_TIMEOUT.as_secs()
             ))),
         }
+    }
+
+    /// Drops the connection so the next call reconnects.
+    pub(crate) async fn forget_client(&self) {
+        *self.client.write().await = None;
     }
 
     fn unavailable(&self, reason: String) -> EngineError {

@@ -5,5 +5,7 @@ mod common;
 
 mod auth;
 mod containers;
+mod engine_restart;
 mod hardening;
+mod live;
 mod run;

@@ -459,3 +459,82 @@ impl Drop for Cleanup {
         .join();
     }
 }
+
+impl TestApp {
+    /// Signs in and returns the `berth_session=...` cookie pair.
+    pub async fn login_cookie(&self, username: &str, password: &str) -> String {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        cookie.split(';').next().unwrap_or("").to_string()
+    }
+
+    /// Opens a WebSocket at `path` the way the browser app does: with the
+    /// session cookie and this origin.
+    pub async fn ws(
+        &self,
+        path: &str,
+        cookie: &str,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        self.ws_with(path, &[("cookie", cookie), ("origin", &self.base.clone())])
+            .await
+    }
+
+    pub async fn ws_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}{}", self.addr, path).into_client_request()?;
+        for (k, v) in headers {
+            request.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                v.parse().expect("header value"),
+            );
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(socket)
+    }
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The HTTP status a refused upgrade was answered with.
+pub fn refused_status(e: &tokio_tungstenite::tungstenite::Error) -> u16 {
+    match e {
+        tokio_tungstenite::tungstenite::Error::Http(r) => r.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+/// The next JSON text frame (skipping pings and binary), within `secs`.
+pub async fn next_json<T: DeserializeOwned>(ws: &mut Ws, secs: u64) -> Option<T> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => {
+                return Some(serde_json::from_str(&t).unwrap_or_else(|e| panic!("{e}: {t}")))
+            }
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}

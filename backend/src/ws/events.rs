@@ -1,0 +1,78 @@
+//! Engine events for the UI: one socket per endpoint and page, fed by the
+//! endpoint's single event follower.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use protocol::{EndpointStatus, EventFrame, Role};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{send_json, PING_EVERY};
+use crate::api::{AppPath, Route};
+use crate::auth::Access;
+use crate::error::AppResult;
+use crate::AppState;
+
+pub fn routes() -> Vec<Route> {
+    vec![Route::get(
+        "/api/v1/endpoints/{ep}/events/ws",
+        Access::AtLeast(Role::Viewer),
+        "endpoint.events",
+        "The engine's events, and the endpoint going down or up (WebSocket)",
+        events_ws,
+    )]
+}
+
+async fn events_ws(
+    State(state): State<AppState>,
+    AppPath(ep): AppPath<String>,
+    ws: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    Ok(ws.on_upgrade(move |socket| async move {
+        let rx = engine.subscribe_events();
+        // Say where things stand right away, so a page opened while the
+        // engine is down shows it.
+        let status = match engine.version().await {
+            Ok(_) => EventFrame::Endpoint {
+                status: EndpointStatus::Up,
+                reason: None,
+            },
+            Err(e) => EventFrame::Endpoint {
+                status: EndpointStatus::Down,
+                reason: Some(e.to_string()),
+            },
+        };
+        forward(socket, rx, status).await;
+    }))
+}
+
+async fn forward(
+    mut socket: WebSocket,
+    mut rx: tokio::sync::broadcast::Receiver<EventFrame>,
+    first: EventFrame,
+) {
+    if !send_json(&mut socket, &first).await {
+        return;
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = rx.recv() => match frame {
+                Ok(frame) => if !send_json(&mut socket, &frame).await { return },
+                Err(RecvError::Lagged(missed)) => {
+                    if !send_json(&mut socket, &EventFrame::Resync { missed }).await { return }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() { return; }
+            }
+        }
+    }
+}

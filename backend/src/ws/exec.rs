@@ -1,0 +1,158 @@
+//! A terminal in the browser: `docker exec -it` over a WebSocket.
+//!
+//! Protocol: the server sends `{"type":"started","cmd":[...]}`, then the
+//! terminal's output as binary frames, and `{"type":"exit","code":N}` when
+//! the command ends. The client sends keystrokes as binary frames or
+//! `{"type":"input","data":"..."}`, and `{"type":"resize","cols":C,"rows":R}`.
+//! Closing the socket closes the command's stdin.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::StreamExt;
+use protocol::run_command::split_words;
+use protocol::{ExecEvent, ExecInput, Role};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::{send_json, PING_EVERY};
+use crate::api::{AppPath, Route};
+use crate::auth::Access;
+use crate::engine::{check_reference, Engine, ExecSession, DEFAULT_SHELL};
+use crate::error::{AppError, AppQuery, AppResult};
+use crate::AppState;
+
+pub fn routes() -> Vec<Route> {
+    vec![Route::get(
+        "/api/v1/endpoints/{ep}/containers/{id}/exec/ws",
+        Access::AtLeast(Role::Operator),
+        "container.exec",
+        "A TTY session in a running container (WebSocket; `cmd`, default bash or sh; `cols`, `rows`)",
+        exec_ws,
+    )]
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExecParams {
+    cmd: Option<String>,
+    cols: Option<u16>,
+    rows: Option<u16>,
+}
+
+async fn exec_ws(
+    State(state): State<AppState>,
+    AppPath((ep, id)): AppPath<(String, String)>,
+    AppQuery(params): AppQuery<ExecParams>,
+    ws: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let engine = state.endpoints.get(&ep)?;
+    check_reference("container", &id)?;
+    let cmd: Vec<String> = match params
+        .cmd
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        // Split like a shell would, without a shell.
+        Some(c) => {
+            split_words(c).map_err(|e| AppError::BadRequest(format!("cmd: {}", e.message)))?
+        }
+        None => DEFAULT_SHELL.iter().map(|s| s.to_string()).collect(),
+    };
+    if cmd.is_empty() {
+        return Err(AppError::BadRequest("cmd is empty".into()));
+    }
+    let (cols, rows) = (
+        params.cols.unwrap_or(80).clamp(10, 1000),
+        params.rows.unwrap_or(24).clamp(2, 1000),
+    );
+    let session = engine.start_exec(&id, cmd.clone(), cols, rows).await?;
+    Ok(ws.on_upgrade(move |socket| pump(socket, engine, session, cmd)))
+}
+
+async fn pump(
+    mut socket: WebSocket,
+    engine: std::sync::Arc<Engine>,
+    session: ExecSession,
+    cmd: Vec<String>,
+) {
+    let ExecSession {
+        exec_id,
+        mut output,
+        mut input,
+    } = session;
+    let shown = if cmd.iter().map(String::as_str).eq(DEFAULT_SHELL) {
+        vec!["bash or sh".to_string()]
+    } else {
+        cmd
+    };
+    if !send_json(&mut socket, &ExecEvent::Started { cmd: shown }).await {
+        return;
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut client_gone = false;
+    loop {
+        tokio::select! {
+            out = output.next() => match out {
+                Some(Ok(bytes)) => {
+                    if !bytes.is_empty() && socket.send(Message::Binary(bytes)).await.is_err() {
+                        client_gone = true;
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    let _ = send_json(&mut socket, &ExecEvent::Error { message: e.to_string() }).await;
+                    break;
+                }
+                None => break,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Binary(data))) => {
+                    if input.write_all(&data).await.is_err() { break; }
+                }
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ExecInput>(&text) {
+                    Ok(ExecInput::Input { data }) => {
+                        if input.write_all(data.as_bytes()).await.is_err() { break; }
+                    }
+                    Ok(ExecInput::Resize { cols, rows }) => {
+                        let _ = engine.resize_exec(&exec_id, cols.clamp(10, 1000), rows.clamp(2, 1000)).await;
+                    }
+                    Err(e) => {
+                        let _ = send_json(&mut socket, &ExecEvent::Error { message: format!("not an exec message: {e}") }).await;
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => { client_gone = true; break; }
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() { client_gone = true; break; }
+            }
+        }
+    }
+    // Closing stdin ends an interactive shell whose terminal went away.
+    let _ = input.shutdown().await;
+    drop(input);
+    if client_gone {
+        return;
+    }
+    let mut code = None;
+    for _ in 0..20 {
+        match engine.exec_exit_code(&exec_id).await {
+            Ok(Some(c)) => {
+                code = Some(c);
+                break;
+            }
+            Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(_) => break,
+        }
+    }
+    let _ = send_json(
+        &mut socket,
+        &ExecEvent::Exit {
+            code: code.unwrap_or(-1),
+        },
+    )
+    .await;
+    let _ = socket.send(Message::Close(None)).await;
+}
