@@ -365,7 +365,12 @@ mod tests {
 
 // ---------------------------------------------------------------- running containers
 
+pub mod compose;
+pub mod images;
 pub mod run_command;
+
+pub use compose::*;
+pub use images::*;
 
 /// A port to publish: `-p [host_ip:][host_port[-host_port_end]:]container_port[/protocol]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

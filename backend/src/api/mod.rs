@@ -7,6 +7,7 @@ mod audit;
 mod containers;
 mod endpoints;
 mod health;
+mod images;
 mod logs;
 mod networks;
 mod openapi;
@@ -131,6 +132,7 @@ pub fn all_routes() -> Vec<Route> {
         containers::routes(),
         volumes::routes(),
         networks::routes(),
+        images::routes(),
         logs::routes(),
         crate::ws::routes(),
         openapi::routes(),

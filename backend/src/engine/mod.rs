@@ -5,6 +5,7 @@
 mod containers;
 mod events;
 mod exec;
+mod images;
 mod logs;
 mod networks;
 mod raw;

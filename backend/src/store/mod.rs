@@ -3,6 +3,7 @@
 
 mod audit;
 mod endpoints;
+mod registries;
 mod sessions;
 mod tokens;
 mod users;

@@ -7,5 +7,6 @@ mod auth;
 mod containers;
 mod engine_restart;
 mod hardening;
+mod images;
 mod live;
 mod run;

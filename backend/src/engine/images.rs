@@ -1,0 +1,1 @@
+//! Images: list, inspect with layers, build, pull, push, tag, remove, prune, export, import.

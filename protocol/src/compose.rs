@@ -1,0 +1,1 @@
+//! Stacks (compose projects): the API types.
