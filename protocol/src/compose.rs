@@ -1,1 +1,163 @@
 //! Stacks (compose projects): the API types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ContainerSummary;
+
+/// A problem in a compose file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeIssue {
+    /// 1-based; 0 when the issue is about the file as a whole.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// `POST .../stacks/validate` and the 400 of a bad save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeCheck {
+    pub ok: bool,
+    pub errors: Vec<ComposeIssue>,
+    /// The services the file defines, in start order.
+    pub services: Vec<String>,
+}
+
+/// Where a stack comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackOrigin {
+    /// berth holds its compose file.
+    Berth,
+    /// Containers labelled by the compose CLI (or another tool) that berth
+    /// has no file for yet: it can be adopted.
+    External,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackSummary {
+    pub name: String,
+    pub origin: StackOrigin,
+    pub services_total: usize,
+    pub services_running: usize,
+    pub containers: usize,
+    /// RFC 3339; the last saved revision (berth stacks).
+    pub updated_at: Option<String>,
+    /// The compose file the CLI used, from its labels (external stacks).
+    pub config_files: Option<String>,
+    pub working_dir: Option<String>,
+}
+
+/// `POST .../stacks`, `PUT .../stacks/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StackInput {
+    #[serde(default)]
+    pub name: String,
+    pub compose: String,
+    #[serde(default)]
+    pub env: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceState {
+    pub name: String,
+    pub image: String,
+    pub replicas: u32,
+    pub containers: Vec<ContainerSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackDetail {
+    pub name: String,
+    pub origin: StackOrigin,
+    pub compose: String,
+    pub env: String,
+    pub revision: i64,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
+    pub services: Vec<ServiceState>,
+    /// Containers of this project whose service the file no longer has.
+    pub orphans: Vec<ContainerSummary>,
+    pub config_files: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanAction {
+    Create,
+    Recreate,
+    Start,
+    Remove,
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanStep {
+    pub action: PlanAction,
+    /// `container`, `network` or `volume`.
+    pub kind: String,
+    pub name: String,
+    pub service: Option<String>,
+    /// Why: `image`, `env`, `ports`, `mounts`, `command`, ... for a recreate.
+    pub reasons: Vec<String>,
+}
+
+/// What `up` would do, before anything changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackPlan {
+    pub steps: Vec<PlanStep>,
+    /// True when `up` would change nothing.
+    pub unchanged: bool,
+}
+
+/// One line of `up`/`down` progress (JSON lines).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StackProgress {
+    Step { action: PlanAction, kind: String, name: String, service: Option<String> },
+    Waiting { service: String, condition: String },
+    Done { changed: usize },
+    Error { service: Option<String>, message: String },
+}
+
+/// A saved version of a stack's files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackRevision {
+    pub number: i64,
+    pub created_at: String,
+    pub author: String,
+    pub compose: String,
+    pub env: String,
+}
+
+/// `POST .../stacks/{name}/up` options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpOptions {
+    /// Deploy this revision (a rollback) instead of the latest; it becomes the latest.
+    #[serde(default)]
+    pub revision: Option<i64>,
+    /// Only these services (and what they depend on).
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Remove containers of services the file no longer has.
+    #[serde(default = "yes")]
+    pub remove_orphans: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST .../stacks/{name}/down` options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DownOptions {
+    /// Also remove the stack's named volumes.
+    #[serde(default)]
+    pub volumes: bool,
+}
+
+/// A compose service's YAML, from a `docker run` line or a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComposeSnippet {
+    pub service: String,
+    pub yaml: String,
+}

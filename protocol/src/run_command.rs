@@ -698,7 +698,7 @@ fn is_name(s: &str, min: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn parse_restart(ctx: &str, value: &str) -> Result<String> {
+pub fn parse_restart(ctx: &str, value: &str) -> Result<String> {
     match value {
         "no" | "always" | "unless-stopped" | "on-failure" => Ok(value.into()),
         _ => {
@@ -750,7 +750,7 @@ fn parse_port_range(ctx: &str, s: &str) -> Result<(u16, u16)> {
 
 /// `-p [ip:][host_port[-end]:]container_port[-end][/protocol]`; an IPv6
 /// address goes in brackets.
-fn parse_publish(ctx: &str, value: &str) -> Result<Vec<PortSpec>> {
+pub fn parse_publish(ctx: &str, value: &str) -> Result<Vec<PortSpec>> {
     let (addr, protocol) = match value.rsplit_once('/') {
         Some((addr, protocol)) => (addr, protocol),
         None => (value, "tcp"),
@@ -972,7 +972,7 @@ fn parse_mount(ctx: &str, value: &str) -> Result<MountSpec> {
 }
 
 /// `512m`, `1.5g`, `2048k`, `1073741824`, `512mb`: bytes, at least 6 MiB.
-fn parse_memory(ctx: &str, value: &str) -> Result<i64> {
+pub fn parse_memory(ctx: &str, value: &str) -> Result<i64> {
     let split = value
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(value.len());
@@ -1004,7 +1004,7 @@ fn parse_memory(ctx: &str, value: &str) -> Result<i64> {
 }
 
 /// `1.5` CPUs: billionths of a CPU.
-fn parse_cpus(ctx: &str, value: &str) -> Result<i64> {
+pub fn parse_cpus(ctx: &str, value: &str) -> Result<i64> {
     let (whole, frac) = value.split_once('.').unwrap_or((value, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && frac.is_empty()) || !all_digits(whole) || !all_digits(frac) {

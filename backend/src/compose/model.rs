@@ -1,0 +1,131 @@
+//! A compose file as berth understands it, after parsing, interpolation and
+//! validation.
+
+use std::collections::BTreeMap;
+
+use protocol::{MountKind, PortSpec};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComposeFile {
+    /// Top-level `name`, when given.
+    pub name: Option<String>,
+    pub services: BTreeMap<String, Service>,
+    pub networks: BTreeMap<String, NetworkDef>,
+    pub volumes: BTreeMap<String, VolumeDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Started,
+    Healthy,
+    CompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Started => "service_started",
+            Condition::Healthy => "service_healthy",
+            Condition::CompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Build {
+    pub context: String,
+    pub dockerfile: Option<String>,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval_ns: Option<i64>,
+    pub timeout_ns: Option<i64>,
+    pub retries: Option<i64>,
+    pub start_period_ns: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceVolume {
+    pub kind: MountKind,
+    /// Host path (bind, made absolute), volume key (volume), empty (anonymous).
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub image: Option<String>,
+    pub build: Option<Build>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub environment: BTreeMap<String, String>,
+    pub ports: Vec<PortSpec>,
+    pub volumes: Vec<ServiceVolume>,
+    /// Network key -> aliases. Empty means the project's default network.
+    pub networks: BTreeMap<String, Vec<String>>,
+    /// `host`, `none` or `bridge`, instead of networks.
+    pub network_mode: Option<String>,
+    pub depends_on: BTreeMap<String, Condition>,
+    pub restart: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub container_name: Option<String>,
+    pub replicas: u32,
+    pub memory_bytes: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub profiles: Vec<String>,
+    pub tty: bool,
+    pub stdin_open: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkDef {
+    pub name: Option<String>,
+    pub driver: Option<String>,
+    pub external: bool,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeDef {
+    pub name: Option<String>,
+    pub driver: Option<String>,
+    pub external: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ComposeFile {
+    /// Services in an order where each comes after what it depends on.
+    /// (`parse` has already refused cycles and unknown services.)
+    pub fn start_order(&self) -> Vec<String> {
+        let mut order: Vec<String> = Vec::new();
+        fn visit(name: &str, file: &ComposeFile, order: &mut Vec<String>, seen: &mut Vec<String>) {
+            if order.iter().any(|n| n == name) || seen.iter().any(|n| n == name) {
+                return;
+            }
+            seen.push(name.to_string());
+            if let Some(s) = file.services.get(name) {
+                for dep in s.depends_on.keys() {
+                    visit(dep, file, order, seen);
+                }
+            }
+            order.push(name.to_string());
+        }
+        let mut seen = Vec::new();
+        for name in self.services.keys() {
+            visit(name, self, &mut order, &mut seen);
+        }
+        order
+    }
+}
