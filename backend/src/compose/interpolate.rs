@@ -65,7 +65,9 @@ pub fn interpolate(text: &str, vars: &BTreeMap<String, String>) -> Result<String
 }
 
 fn expand_braced(inner: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
-    let name_end = inner.find(|c: char| !(c == '_' || c.is_ascii_alphanumeric())).unwrap_or(inner.len());
+    let name_end = inner
+        .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+        .unwrap_or(inner.len());
     let (name, rest) = inner.split_at(name_end);
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(format!("`${{{inner}}}` is not a valid variable"));
@@ -77,7 +79,11 @@ fn expand_braced(inner: &str, vars: &BTreeMap<String, String>) -> Result<String,
         return Ok(value.cloned().unwrap_or_default());
     }
     if let Some(default) = op(":-") {
-        return if set_and_non_empty { Ok(value.cloned().unwrap_or_default()) } else { interpolate(default, vars) };
+        return if set_and_non_empty {
+            Ok(value.cloned().unwrap_or_default())
+        } else {
+            interpolate(default, vars)
+        };
     }
     if let Some(default) = op("-") {
         return match value {
@@ -99,12 +105,22 @@ fn expand_braced(inner: &str, vars: &BTreeMap<String, String>) -> Result<String,
         };
     }
     if let Some(alt) = op(":+") {
-        return if set_and_non_empty { interpolate(alt, vars) } else { Ok(String::new()) };
+        return if set_and_non_empty {
+            interpolate(alt, vars)
+        } else {
+            Ok(String::new())
+        };
     }
     if let Some(alt) = op("+") {
-        return if value.is_some() { interpolate(alt, vars) } else { Ok(String::new()) };
+        return if value.is_some() {
+            interpolate(alt, vars)
+        } else {
+            Ok(String::new())
+        };
     }
-    Err(format!("`${{{inner}}}` uses an operator compose does not have"))
+    Err(format!(
+        "`${{{inner}}}` uses an operator compose does not have"
+    ))
 }
 
 fn required(name: &str, message: &str, vars: &BTreeMap<String, String>) -> String {
@@ -130,15 +146,29 @@ pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, (usize, St
             return Err((i + 1, format!("line {} of .env is not KEY=value", i + 1)));
         };
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) || key.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err((i + 1, format!("line {} of .env: {key:?} is not a variable name", i + 1)));
+        if key.is_empty()
+            || !key.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+            || key.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return Err((
+                i + 1,
+                format!("line {} of .env: {key:?} is not a variable name", i + 1),
+            ));
         }
         let value = value.trim();
-        let value = if value.len() >= 2 && ((value.starts_with('"') && value.ends_with('"')) || (value.starts_with('\'') && value.ends_with('\''))) {
+        let value = if value.len() >= 2
+            && ((value.starts_with('"') && value.ends_with('"'))
+                || (value.starts_with('\'') && value.ends_with('\'')))
+        {
             value[1..value.len() - 1].to_string()
         } else {
             // An unquoted value ends at ` #`.
-            value.split(" #").next().unwrap_or("").trim_end().to_string()
+            value
+                .split(" #")
+                .next()
+                .unwrap_or("")
+                .trim_end()
+                .to_string()
         };
         vars.insert(key.to_string(), value);
     }
@@ -150,7 +180,10 @@ mod tests {
     use super::*;
 
     fn vars() -> BTreeMap<String, String> {
-        [("TAG", "1.2"), ("EMPTY", ""), ("NAME", "web")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        [("TAG", "1.2"), ("EMPTY", ""), ("NAME", "web")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -180,16 +213,27 @@ mod tests {
     #[test]
     fn required_variables_say_what_is_missing() {
         let v = vars();
-        assert_eq!(interpolate("${DB_PASSWORD:?set it in .env}", &v), Err("DB_PASSWORD is required: set it in .env".to_string()));
-        assert_eq!(interpolate("${EMPTY:?}", &v), Err("EMPTY is required but not set".to_string()));
+        assert_eq!(
+            interpolate("${DB_PASSWORD:?set it in .env}", &v),
+            Err("DB_PASSWORD is required: set it in .env".to_string())
+        );
+        assert_eq!(
+            interpolate("${EMPTY:?}", &v),
+            Err("EMPTY is required but not set".to_string())
+        );
         assert_eq!(interpolate("${EMPTY?}", &v), Ok(String::new()));
-        assert!(interpolate("${TAG", &v).unwrap_err().contains("closing brace"));
+        assert!(interpolate("${TAG", &v)
+            .unwrap_err()
+            .contains("closing brace"));
         assert!(interpolate("${1X}", &v).is_err());
     }
 
     #[test]
     fn env_files_read_like_compose() {
-        let env = parse_env_file("# db\nexport DB=postgres\nPASS='s3cr=t'\nQ=\"two words\"\nNOTE=x # comment\n\n").expect("env");
+        let env = parse_env_file(
+            "# db\nexport DB=postgres\nPASS='s3cr=t'\nQ=\"two words\"\nNOTE=x # comment\n\n",
+        )
+        .expect("env");
         assert_eq!(env["DB"], "postgres");
         assert_eq!(env["PASS"], "s3cr=t");
         assert_eq!(env["Q"], "two words");

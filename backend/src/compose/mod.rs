@@ -2,9 +2,14 @@
 //! against the engine, and apply it, labelling everything the way
 //! `docker compose` does so the CLI and berth see the same stacks.
 
+pub mod apply;
+pub mod diff;
+pub mod emit;
 pub mod interpolate;
 pub mod model;
 pub mod parse;
+pub mod plan;
+pub mod spec;
 
 pub use model::ComposeFile;
 pub use parse::parse;

@@ -10,22 +10,90 @@ use protocol::run_command::{parse_cpus, parse_memory, parse_publish, parse_resta
 use protocol::{ComposeIssue, MountKind, PortSpec};
 
 use super::interpolate::{interpolate, parse_env_file};
-use super::model::{Build, ComposeFile, Condition, Healthcheck, NetworkDef, Service, ServiceVolume, VolumeDef};
+use super::model::{
+    Build, ComposeFile, Condition, Healthcheck, NetworkDef, Service, ServiceVolume, VolumeDef,
+};
 
 const TOP_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
 const TOP_UNSUPPORTED: &[&str] = &["secrets", "configs", "include"];
 const SERVICE_KEYS: &[&str] = &[
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes", "networks",
-    "network_mode", "depends_on", "restart", "labels", "healthcheck", "working_dir", "user", "hostname",
-    "container_name", "deploy", "profiles", "tty", "stdin_open", "mem_limit", "cpus", "stop_grace_period",
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "networks",
+    "network_mode",
+    "depends_on",
+    "restart",
+    "labels",
+    "healthcheck",
+    "working_dir",
+    "user",
+    "hostname",
+    "container_name",
+    "deploy",
+    "profiles",
+    "tty",
+    "stdin_open",
+    "mem_limit",
+    "cpus",
+    "stop_grace_period",
 ];
 const SERVICE_UNSUPPORTED: &[&str] = &[
-    "privileged", "cap_add", "cap_drop", "devices", "secrets", "configs", "extra_hosts", "logging", "dns",
-    "dns_search", "ulimits", "sysctls", "security_opt", "pid", "ipc", "links", "external_links", "extends", "init",
-    "shm_size", "tmpfs", "stop_signal", "platform", "pull_policy", "domainname", "mac_address", "userns_mode",
-    "cgroup_parent", "read_only", "isolation", "scale", "gpus", "runtime", "group_add", "volumes_from",
-    "blkio_config", "cpu_shares", "cpuset", "mem_reservation", "memswap_limit", "oom_score_adj", "labels_file",
-    "annotations", "attach", "develop", "post_start", "pre_stop", "storage_opt", "device_cgroup_rules",
+    "privileged",
+    "cap_add",
+    "cap_drop",
+    "devices",
+    "secrets",
+    "configs",
+    "extra_hosts",
+    "logging",
+    "dns",
+    "dns_search",
+    "ulimits",
+    "sysctls",
+    "security_opt",
+    "pid",
+    "ipc",
+    "links",
+    "external_links",
+    "extends",
+    "init",
+    "shm_size",
+    "tmpfs",
+    "stop_signal",
+    "platform",
+    "pull_policy",
+    "domainname",
+    "mac_address",
+    "userns_mode",
+    "cgroup_parent",
+    "read_only",
+    "isolation",
+    "scale",
+    "gpus",
+    "runtime",
+    "group_add",
+    "volumes_from",
+    "blkio_config",
+    "cpu_shares",
+    "cpuset",
+    "mem_reservation",
+    "memswap_limit",
+    "oom_score_adj",
+    "labels_file",
+    "annotations",
+    "attach",
+    "develop",
+    "post_start",
+    "pre_stop",
+    "storage_opt",
+    "device_cgroup_rules",
 ];
 
 /// Parses and checks a compose file. `env` is the stack's `.env` text;
@@ -33,13 +101,27 @@ const SERVICE_UNSUPPORTED: &[&str] = &[
 pub fn parse(text: &str, env: &str, project_dir: &str) -> Result<ComposeFile, Vec<ComposeIssue>> {
     let vars = match parse_env_file(env) {
         Ok(v) => v,
-        Err((_, message)) => return Err(vec![ComposeIssue { line: 0, column: 0, message }]),
+        Err((_, message)) => {
+            return Err(vec![ComposeIssue {
+                line: 0,
+                column: 0,
+                message,
+            }])
+        }
     };
-    let root = match marked_yaml::parse_yaml_with_options(0, text, LoaderOptions::default().error_on_duplicate_keys(true)) {
+    let root = match marked_yaml::parse_yaml_with_options(
+        0,
+        text,
+        LoaderOptions::default().error_on_duplicate_keys(true),
+    ) {
         Ok(root) => root,
         Err(e) => return Err(vec![load_issue(&e)]),
     };
-    let mut p = Parser { vars, issues: Vec::new(), project_dir: project_dir.trim_end_matches('/').to_string() };
+    let mut p = Parser {
+        vars,
+        issues: Vec::new(),
+        project_dir: project_dir.trim_end_matches('/').to_string(),
+    };
     let file = p.file(&root);
     if p.issues.is_empty() {
         Ok(file)
@@ -52,19 +134,33 @@ pub fn parse(text: &str, env: &str, project_dir: &str) -> Result<ComposeFile, Ve
 
 fn load_issue(e: &LoadError) -> ComposeIssue {
     let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => (Some(m), "the file must be a mapping with a `services` key".to_string()),
+        LoadError::TopLevelMustBeMapping(m) => (
+            Some(m),
+            "the file must be a mapping with a `services` key".to_string(),
+        ),
         LoadError::TopLevelMustBeSequence(m) => (Some(m), "unexpected sequence".to_string()),
-        LoadError::UnexpectedAnchor(m) => (Some(m), "YAML anchors are not supported here".to_string()),
-        LoadError::MappingKeyMustBeScalar(m) => (Some(m), "a mapping key must be a plain value".to_string()),
+        LoadError::UnexpectedAnchor(m) => {
+            (Some(m), "YAML anchors are not supported here".to_string())
+        }
+        LoadError::MappingKeyMustBeScalar(m) => {
+            (Some(m), "a mapping key must be a plain value".to_string())
+        }
         LoadError::UnexpectedTag(m) => (Some(m), "YAML tags are not supported".to_string()),
         LoadError::ScanError(m, e) => (Some(m), format!("not valid YAML: {}", e.info())),
         LoadError::DuplicateKey(inner) => {
             let key = &inner.key;
-            (key.span().start(), format!("`{}` is given twice", key.as_str()))
+            (
+                key.span().start(),
+                format!("`{}` is given twice", key.as_str()),
+            )
         }
     };
     let (line, column) = marker.map(|m| (m.line(), m.column())).unwrap_or((0, 0));
-    ComposeIssue { line, column, message }
+    ComposeIssue {
+        line,
+        column,
+        message,
+    }
 }
 
 struct Parser {
@@ -74,20 +170,31 @@ struct Parser {
 }
 
 fn at(node: &Node) -> (usize, usize) {
-    node.span().start().map(|m| (m.line(), m.column())).unwrap_or((0, 0))
+    node.span()
+        .start()
+        .map(|m| (m.line(), m.column()))
+        .unwrap_or((0, 0))
 }
 
 fn at_key(key: &MarkedScalarNode) -> (usize, usize) {
-    key.span().start().map(|m| (m.line(), m.column())).unwrap_or((0, 0))
+    key.span()
+        .start()
+        .map(|m| (m.line(), m.column()))
+        .unwrap_or((0, 0))
 }
 
 fn is_null(node: &Node) -> bool {
-    node.as_scalar().is_some_and(|s| matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    node.as_scalar()
+        .is_some_and(|s| matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL"))
 }
 
 impl Parser {
     fn issue(&mut self, (line, column): (usize, usize), message: impl Into<String>) {
-        self.issues.push(ComposeIssue { line, column, message: message.into() });
+        self.issues.push(ComposeIssue {
+            line,
+            column,
+            message: message.into(),
+        });
     }
 
     fn map<'a>(&mut self, node: &'a Node, what: &str) -> Option<&'a MarkedMappingNode> {
@@ -99,14 +206,23 @@ impl Parser {
     }
 
     /// Every key must be known; known-but-unimplemented ones say so.
-    fn check_keys(&mut self, map: &MarkedMappingNode, known: &[&str], unsupported: &[&str], what: &str) {
+    fn check_keys(
+        &mut self,
+        map: &MarkedMappingNode,
+        known: &[&str],
+        unsupported: &[&str],
+        what: &str,
+    ) {
         for (key, _) in map.iter() {
             let k = key.as_str();
             if known.contains(&k) || k.starts_with("x-") {
                 continue;
             }
             if unsupported.contains(&k) {
-                self.issue(at_key(key), format!("`{k}` in {what} is not supported by berth yet"));
+                self.issue(
+                    at_key(key),
+                    format!("`{k}` in {what} is not supported by berth yet"),
+                );
             } else {
                 self.issue(at_key(key), format!("unknown key `{k}` in {what}"));
             }
@@ -147,7 +263,10 @@ impl Parser {
         match s.parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                self.issue(at(node), format!("{what} must be a whole number, not {s:?}"));
+                self.issue(
+                    at(node),
+                    format!("{what} must be a whole number, not {s:?}"),
+                );
                 None
             }
         }
@@ -193,7 +312,9 @@ impl Parser {
             }
         } else if let Some(seq) = node.as_sequence() {
             for item in seq.iter() {
-                let Some(entry) = self.string(item, what) else { continue };
+                let Some(entry) = self.string(item, what) else {
+                    continue;
+                };
                 match entry.split_once('=') {
                     Some((k, v)) => {
                         out.insert(k.to_string(), v.to_string());
@@ -206,14 +327,19 @@ impl Parser {
                 }
             }
         } else if !is_null(node) {
-            self.issue(at(node), format!("{what} must be a mapping or a list of KEY=value"));
+            self.issue(
+                at(node),
+                format!("{what} must be a mapping or a list of KEY=value"),
+            );
         }
         out
     }
 
     fn file(&mut self, root: &Node) -> ComposeFile {
         let mut file = ComposeFile::default();
-        let Some(top) = self.map(root, "the file") else { return file };
+        let Some(top) = self.map(root, "the file") else {
+            return file;
+        };
         self.check_keys(top, TOP_KEYS, TOP_UNSUPPORTED, "the file");
         if let Some(n) = top.get_node("name") {
             file.name = self.string(n, "name");
@@ -230,7 +356,10 @@ impl Parser {
             if let Some(map) = self.map(vols, "volumes") {
                 for (k, v) in map.iter() {
                     if !valid_name(k.as_str()) {
-                        self.issue(at_key(k), format!("`{}` is not a valid volume name", k.as_str()));
+                        self.issue(
+                            at_key(k),
+                            format!("`{}` is not a valid volume name", k.as_str()),
+                        );
                     }
                     let def = self.volume_def(v, k.as_str());
                     file.volumes.insert(k.as_str().to_string(), def);
@@ -265,15 +394,33 @@ impl Parser {
             return def;
         }
         let what = format!("network `{key}`");
-        let Some(map) = self.map(node, &what) else { return def };
-        self.check_keys(map, &["name", "driver", "external", "internal", "labels", "attachable", "driver_opts"], &["ipam", "enable_ipv6"], &what);
+        let Some(map) = self.map(node, &what) else {
+            return def;
+        };
+        self.check_keys(
+            map,
+            &[
+                "name",
+                "driver",
+                "external",
+                "internal",
+                "labels",
+                "attachable",
+                "driver_opts",
+            ],
+            &["ipam", "enable_ipv6"],
+            &what,
+        );
         for (k, v) in map.iter() {
             match k.as_str() {
                 "name" => def.name = self.string(v, "name"),
                 "driver" => {
                     def.driver = self.string(v, "driver");
                     if let Some(d) = def.driver.as_deref().filter(|d| *d != "bridge") {
-                        self.issue(at(v), format!("network driver `{d}`: berth creates bridge networks only"));
+                        self.issue(
+                            at(v),
+                            format!("network driver `{d}`: berth creates bridge networks only"),
+                        );
                     }
                 }
                 "external" => def.external = self.external(v, &mut def.name),
@@ -291,8 +438,15 @@ impl Parser {
             return def;
         }
         let what = format!("volume `{key}`");
-        let Some(map) = self.map(node, &what) else { return def };
-        self.check_keys(map, &["name", "driver", "external", "labels", "driver_opts"], &[], &what);
+        let Some(map) = self.map(node, &what) else {
+            return def;
+        };
+        self.check_keys(
+            map,
+            &["name", "driver", "external", "labels", "driver_opts"],
+            &[],
+            &what,
+        );
         for (k, v) in map.iter() {
             match k.as_str() {
                 "name" => def.name = self.string(v, "name"),
@@ -317,9 +471,15 @@ impl Parser {
     }
 
     fn service(&mut self, node: &Node, name: &str, file: &ComposeFile) -> Service {
-        let mut s = Service { name: name.to_string(), replicas: 1, ..Default::default() };
+        let mut s = Service {
+            name: name.to_string(),
+            replicas: 1,
+            ..Default::default()
+        };
         let what = format!("service `{name}`");
-        let Some(map) = self.map(node, &what) else { return s };
+        let Some(map) = self.map(node, &what) else {
+            return s;
+        };
         self.check_keys(map, SERVICE_KEYS, SERVICE_UNSUPPORTED, &what);
         let mut env_from_file = BTreeMap::new();
         for (k, v) in map.iter() {
@@ -347,7 +507,10 @@ impl Parser {
                     let mode = self.string(v, "network_mode");
                     match mode.as_deref() {
                         Some("host" | "none" | "bridge") => s.network_mode = mode,
-                        Some(other) => self.issue(at(v), format!("network_mode `{other}`: berth takes host, none or bridge")),
+                        Some(other) => self.issue(
+                            at(v),
+                            format!("network_mode `{other}`: berth takes host, none or bridge"),
+                        ),
                         None => {}
                     }
                 }
@@ -369,7 +532,10 @@ impl Parser {
                     s.container_name = self.string(v, "container_name");
                     if let Some(n) = &s.container_name {
                         if !valid_name(n) {
-                            self.issue(at(v), format!("container_name `{n}` is not a valid container name"));
+                            self.issue(
+                                at(v),
+                                format!("container_name `{n}` is not a valid container name"),
+                            );
                         }
                     }
                 }
@@ -386,21 +552,49 @@ impl Parser {
             s.environment.entry(k).or_insert(v);
         }
         if s.image.is_none() && s.build.is_none() {
-            self.issue(at(node), format!("service `{name}` needs an `image` or a `build`"));
+            self.issue(
+                at(node),
+                format!("service `{name}` needs an `image` or a `build`"),
+            );
         }
         if s.container_name.is_some() && s.replicas > 1 {
-            self.issue(at(node), format!("service `{name}` has a container_name, so it cannot have {} replicas", s.replicas));
+            self.issue(
+                at(node),
+                format!(
+                    "service `{name}` has a container_name, so it cannot have {} replicas",
+                    s.replicas
+                ),
+            );
         }
         s
     }
 
     fn build(&mut self, node: &Node) -> Option<Build> {
         if node.as_scalar().is_some() {
-            return self.string(node, "build").map(|context| Build { context, ..Default::default() });
+            return self.string(node, "build").map(|context| Build {
+                context,
+                ..Default::default()
+            });
         }
         let map = self.map(node, "build")?;
-        self.check_keys(map, &["context", "dockerfile", "args", "target"], &["cache_from", "network", "labels", "shm_size", "ssh", "secrets", "platforms"], "build");
-        let mut b = Build { context: ".".into(), ..Default::default() };
+        self.check_keys(
+            map,
+            &["context", "dockerfile", "args", "target"],
+            &[
+                "cache_from",
+                "network",
+                "labels",
+                "shm_size",
+                "ssh",
+                "secrets",
+                "platforms",
+            ],
+            "build",
+        );
+        let mut b = Build {
+            context: ".".into(),
+            ..Default::default()
+        };
         for (k, v) in map.iter() {
             match k.as_str() {
                 "context" => b.context = self.string(v, "context").unwrap_or_default(),
@@ -421,18 +615,54 @@ impl Parser {
         let mut out = Vec::new();
         for item in seq.iter() {
             if let Some(map) = item.as_mapping() {
-                self.check_keys(map, &["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"], &[], "a port");
-                let target = map.get_node("target").and_then(|t| self.integer(t, "target"));
-                let Some(target) = target.and_then(|t| u16::try_from(t).ok()).filter(|t| *t > 0) else {
-                    self.issue(at(item), "a long-form port needs a `target` between 1 and 65535");
+                self.check_keys(
+                    map,
+                    &[
+                        "target",
+                        "published",
+                        "host_ip",
+                        "protocol",
+                        "mode",
+                        "name",
+                        "app_protocol",
+                    ],
+                    &[],
+                    "a port",
+                );
+                let target = map
+                    .get_node("target")
+                    .and_then(|t| self.integer(t, "target"));
+                let Some(target) = target
+                    .and_then(|t| u16::try_from(t).ok())
+                    .filter(|t| *t > 0)
+                else {
+                    self.issue(
+                        at(item),
+                        "a long-form port needs a `target` between 1 and 65535",
+                    );
                     continue;
                 };
-                let protocol = map.get_node("protocol").and_then(|p| self.string(p, "protocol")).unwrap_or_else(|| "tcp".into());
+                let protocol = map
+                    .get_node("protocol")
+                    .and_then(|p| self.string(p, "protocol"))
+                    .unwrap_or_else(|| "tcp".into());
                 let mut text = format!("{target}/{protocol}");
-                if let Some(p) = map.get_node("published").and_then(|p| self.string(p, "published")).filter(|p| !p.is_empty()) {
+                if let Some(p) = map
+                    .get_node("published")
+                    .and_then(|p| self.string(p, "published"))
+                    .filter(|p| !p.is_empty())
+                {
                     text = format!("{p}:{text}");
-                    if let Some(ip) = map.get_node("host_ip").and_then(|i| self.string(i, "host_ip")).filter(|i| !i.is_empty()) {
-                        let ip = if ip.contains(':') { format!("[{ip}]") } else { ip };
+                    if let Some(ip) = map
+                        .get_node("host_ip")
+                        .and_then(|i| self.string(i, "host_ip"))
+                        .filter(|i| !i.is_empty())
+                    {
+                        let ip = if ip.contains(':') {
+                            format!("[{ip}]")
+                        } else {
+                            ip
+                        };
                         text = format!("{ip}:{text}");
                     }
                 }
@@ -467,62 +697,145 @@ impl Parser {
         let mut out = Vec::new();
         for item in seq.iter() {
             let volume = if let Some(map) = item.as_mapping() {
-                self.check_keys(map, &["type", "source", "target", "read_only", "volume", "bind", "consistency"], &["tmpfs", "image"], "a volume");
-                let kind = map.get_node("type").and_then(|t| self.string(t, "type")).unwrap_or_default();
-                let source = map.get_node("source").and_then(|s| self.string(s, "source")).unwrap_or_default();
-                let Some(target) = map.get_node("target").and_then(|t| self.string(t, "target")) else {
+                self.check_keys(
+                    map,
+                    &[
+                        "type",
+                        "source",
+                        "target",
+                        "read_only",
+                        "volume",
+                        "bind",
+                        "consistency",
+                    ],
+                    &["tmpfs", "image"],
+                    "a volume",
+                );
+                let kind = map
+                    .get_node("type")
+                    .and_then(|t| self.string(t, "type"))
+                    .unwrap_or_default();
+                let source = map
+                    .get_node("source")
+                    .and_then(|s| self.string(s, "source"))
+                    .unwrap_or_default();
+                let Some(target) = map
+                    .get_node("target")
+                    .and_then(|t| self.string(t, "target"))
+                else {
                     self.issue(at(item), "a long-form volume needs a `target`");
                     continue;
                 };
-                let read_only = map.get_node("read_only").and_then(|r| self.boolean(r, "read_only")).unwrap_or(false);
+                let read_only = map
+                    .get_node("read_only")
+                    .and_then(|r| self.boolean(r, "read_only"))
+                    .unwrap_or(false);
                 match kind.as_str() {
-                    "bind" => ServiceVolume { kind: MountKind::Bind, source: self.host_path(&source), target, read_only },
-                    "volume" if source.is_empty() => ServiceVolume { kind: MountKind::Anonymous, source, target, read_only },
-                    "volume" => ServiceVolume { kind: MountKind::Volume, source, target, read_only },
+                    "bind" => ServiceVolume {
+                        kind: MountKind::Bind,
+                        source: self.host_path(&source),
+                        target,
+                        read_only,
+                    },
+                    "volume" if source.is_empty() => ServiceVolume {
+                        kind: MountKind::Anonymous,
+                        source,
+                        target,
+                        read_only,
+                    },
+                    "volume" => ServiceVolume {
+                        kind: MountKind::Volume,
+                        source,
+                        target,
+                        read_only,
+                    },
                     other => {
-                        self.issue(at(item), format!("volume type `{other}`: berth takes bind or volume"));
+                        self.issue(
+                            at(item),
+                            format!("volume type `{other}`: berth takes bind or volume"),
+                        );
                         continue;
                     }
                 }
             } else {
-                let Some(text) = self.string(item, "volume") else { continue };
+                let Some(text) = self.string(item, "volume") else {
+                    continue;
+                };
                 let parts: Vec<&str> = text.split(':').collect();
                 let (source, target, mode) = match parts.as_slice() {
                     [t] => ("", *t, ""),
                     [s, t] => (*s, *t, ""),
                     [s, t, m] => (*s, *t, *m),
                     _ => {
-                        self.issue(at(item), format!("volume {text:?} is not SOURCE:TARGET[:ro]"));
+                        self.issue(
+                            at(item),
+                            format!("volume {text:?} is not SOURCE:TARGET[:ro]"),
+                        );
                         continue;
                     }
                 };
                 let read_only = match mode {
                     "" | "rw" => false,
                     "ro" => true,
-                    m if m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")) => m.split(',').any(|o| o == "ro"),
+                    m if m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")) => {
+                        m.split(',').any(|o| o == "ro")
+                    }
                     m => {
-                        self.issue(at(item), format!("volume {text:?}: mode `{m}` is not ro or rw"));
+                        self.issue(
+                            at(item),
+                            format!("volume {text:?}: mode `{m}` is not ro or rw"),
+                        );
                         continue;
                     }
                 };
                 if source.is_empty() {
-                    ServiceVolume { kind: MountKind::Anonymous, source: String::new(), target: target.to_string(), read_only }
-                } else if source.starts_with('/') || source.starts_with('.') || source.starts_with('~') {
+                    ServiceVolume {
+                        kind: MountKind::Anonymous,
+                        source: String::new(),
+                        target: target.to_string(),
+                        read_only,
+                    }
+                } else if source.starts_with('/')
+                    || source.starts_with('.')
+                    || source.starts_with('~')
+                {
                     if source.starts_with('~') {
                         self.issue(at(item), format!("volume {text:?}: berth does not expand `~`; write the absolute path"));
                         continue;
                     }
-                    ServiceVolume { kind: MountKind::Bind, source: self.host_path(source), target: target.to_string(), read_only }
+                    ServiceVolume {
+                        kind: MountKind::Bind,
+                        source: self.host_path(source),
+                        target: target.to_string(),
+                        read_only,
+                    }
                 } else {
-                    ServiceVolume { kind: MountKind::Volume, source: source.to_string(), target: target.to_string(), read_only }
+                    ServiceVolume {
+                        kind: MountKind::Volume,
+                        source: source.to_string(),
+                        target: target.to_string(),
+                        read_only,
+                    }
                 }
             };
             if !volume.target.starts_with('/') {
-                self.issue(at(item), format!("volume target `{}` must be an absolute path in the container", volume.target));
+                self.issue(
+                    at(item),
+                    format!(
+                        "volume target `{}` must be an absolute path in the container",
+                        volume.target
+                    ),
+                );
                 continue;
             }
             if volume.kind == MountKind::Volume && !file.volumes.contains_key(&volume.source) {
-                self.issue(at(item), format!("named volume `{}` is not declared under the top-level `volumes`", volume.source));
+                self.issue(
+                    at(item),
+                    format!(
+                        "named volume `{}` is not declared under the top-level `volumes`",
+                        volume.source
+                    ),
+                );
                 continue;
             }
             out.push(volume);
@@ -530,11 +843,18 @@ impl Parser {
         out
     }
 
-    fn service_networks(&mut self, node: &Node, file: &ComposeFile) -> BTreeMap<String, Vec<String>> {
+    fn service_networks(
+        &mut self,
+        node: &Node,
+        file: &ComposeFile,
+    ) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
         let check = |p: &mut Parser, key: &str, at_: (usize, usize)| {
             if key != "default" && !file.networks.contains_key(key) {
-                p.issue(at_, format!("network `{key}` is not declared under the top-level `networks`"));
+                p.issue(
+                    at_,
+                    format!("network `{key}` is not declared under the top-level `networks`"),
+                );
                 false
             } else {
                 true
@@ -555,7 +875,18 @@ impl Parser {
                 }
                 let mut aliases = Vec::new();
                 if let Some(m) = v.as_mapping() {
-                    self.check_keys(m, &["aliases", "priority"], &["ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts"], "a service network");
+                    self.check_keys(
+                        m,
+                        &["aliases", "priority"],
+                        &[
+                            "ipv4_address",
+                            "ipv6_address",
+                            "link_local_ips",
+                            "mac_address",
+                            "driver_opts",
+                        ],
+                        "a service network",
+                    );
                     if let Some(a) = m.get_node("aliases") {
                         aliases = self.string_list(a, "aliases");
                     }
@@ -605,7 +936,20 @@ impl Parser {
 
     fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
         let map = self.map(node, "healthcheck")?;
-        self.check_keys(map, &["test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"], &[], "healthcheck");
+        self.check_keys(
+            map,
+            &[
+                "test",
+                "interval",
+                "timeout",
+                "retries",
+                "start_period",
+                "start_interval",
+                "disable",
+            ],
+            &[],
+            "healthcheck",
+        );
         let mut h = Healthcheck::default();
         for (k, v) in map.iter() {
             match k.as_str() {
@@ -621,7 +965,10 @@ impl Parser {
                     };
                     if let Some(first) = h.test.first() {
                         if !matches!(first.as_str(), "CMD" | "CMD-SHELL" | "NONE") {
-                            self.issue(at(v), "a healthcheck test list starts with CMD, CMD-SHELL or NONE");
+                            self.issue(
+                                at(v),
+                                "a healthcheck test list starts with CMD, CMD-SHELL or NONE",
+                            );
                         }
                     }
                 }
@@ -650,7 +997,10 @@ impl Parser {
         match parse_duration(&s) {
             Some(ns) => Some(ns),
             None => {
-                self.issue(at(node), format!("{s:?} is not a duration such as 10s, 1m30s or 500ms"));
+                self.issue(
+                    at(node),
+                    format!("{s:?} is not a duration such as 10s, 1m30s or 500ms"),
+                );
                 None
             }
         }
@@ -679,8 +1029,23 @@ impl Parser {
     }
 
     fn deploy(&mut self, node: &Node, s: &mut Service) {
-        let Some(map) = self.map(node, "deploy") else { return };
-        self.check_keys(map, &["replicas", "resources"], &["mode", "placement", "update_config", "rollback_config", "restart_policy", "endpoint_mode", "labels"], "deploy");
+        let Some(map) = self.map(node, "deploy") else {
+            return;
+        };
+        self.check_keys(
+            map,
+            &["replicas", "resources"],
+            &[
+                "mode",
+                "placement",
+                "update_config",
+                "rollback_config",
+                "restart_policy",
+                "endpoint_mode",
+                "labels",
+            ],
+            "deploy",
+        );
         if let Some(r) = map.get_node("replicas") {
             match self.integer(r, "replicas") {
                 Some(n) if (0..=100).contains(&n) => s.replicas = n as u32,
@@ -689,10 +1054,14 @@ impl Parser {
             }
         }
         if let Some(res) = map.get_node("resources") {
-            let Some(res) = self.map(res, "resources") else { return };
+            let Some(res) = self.map(res, "resources") else {
+                return;
+            };
             self.check_keys(res, &["limits", "reservations"], &[], "resources");
             if let Some(limits) = res.get_node("limits") {
-                let Some(limits) = self.map(limits, "limits") else { return };
+                let Some(limits) = self.map(limits, "limits") else {
+                    return;
+                };
                 self.check_keys(limits, &["cpus", "memory"], &["pids", "devices"], "limits");
                 if let Some(c) = limits.get_node("cpus") {
                     s.nano_cpus = self.cpus(c);
@@ -705,19 +1074,36 @@ impl Parser {
     }
 
     fn check_dependencies(&mut self, top: &MarkedMappingNode, file: &ComposeFile) {
-        let Some(services) = top.get_node("services").and_then(Node::as_mapping) else { return };
+        let Some(services) = top.get_node("services").and_then(Node::as_mapping) else {
+            return;
+        };
         for (k, v) in services.iter() {
-            let Some(s) = file.services.get(k.as_str()) else { continue };
-            let pos = v.as_mapping().and_then(|m| m.get_node("depends_on")).map(at).unwrap_or_else(|| at_key(k));
+            let Some(s) = file.services.get(k.as_str()) else {
+                continue;
+            };
+            let pos = v
+                .as_mapping()
+                .and_then(|m| m.get_node("depends_on"))
+                .map(at)
+                .unwrap_or_else(|| at_key(k));
             for dep in s.depends_on.keys() {
                 if !file.services.contains_key(dep) {
-                    self.issue(pos, format!("service `{}` depends on `{dep}`, which the file does not define", s.name));
+                    self.issue(
+                        pos,
+                        format!(
+                            "service `{}` depends on `{dep}`, which the file does not define",
+                            s.name
+                        ),
+                    );
                 } else if dep == &s.name {
                     self.issue(pos, format!("service `{}` depends on itself", s.name));
                 }
             }
             if let Some(cycle) = find_cycle(file, &s.name) {
-                self.issue(pos, format!("depends_on has a cycle: {}", cycle.join(" -> ")));
+                self.issue(
+                    pos,
+                    format!("depends_on has a cycle: {}", cycle.join(" -> ")),
+                );
             }
         }
     }
@@ -725,7 +1111,9 @@ impl Parser {
 
 fn find_cycle(file: &ComposeFile, start: &str) -> Option<Vec<String>> {
     fn walk(file: &ComposeFile, start: &str, node: &str, path: &mut Vec<String>) -> bool {
-        let Some(s) = file.services.get(node) else { return false };
+        let Some(s) = file.services.get(node) else {
+            return false;
+        };
         for dep in s.depends_on.keys() {
             if dep == start && !path.is_empty() {
                 path.push(dep.clone());
@@ -751,7 +1139,10 @@ fn find_cycle(file: &ComposeFile, start: &str) -> Option<Vec<String>> {
 }
 
 fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    !s.is_empty()
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// Go-style durations: `1h2m3s`, `500ms`, `10s`, `1.5s`.
@@ -772,7 +1163,9 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         }
         let n: f64 = rest[..num_end].parse().ok()?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let factor = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,

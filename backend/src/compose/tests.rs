@@ -3,7 +3,7 @@
 
 use protocol::{MountKind, PortSpec};
 
-use super::model::{Condition, ComposeFile};
+use super::model::{ComposeFile, Condition};
 use super::parse;
 
 fn ok(yaml: &str, env: &str) -> ComposeFile {
@@ -17,12 +17,21 @@ fn ok(yaml: &str, env: &str) -> ComposeFile {
 fn err(yaml: &str, env: &str) -> String {
     match parse(yaml, env, "/srv/stacks/demo") {
         Ok(f) => panic!("expected an error, got {f:?}\n{yaml}"),
-        Err(issues) => issues.iter().map(|i| format!("{}:{} {}", i.line, i.column, i.message)).collect::<Vec<_>>().join("\n"),
+        Err(issues) => issues
+            .iter()
+            .map(|i| format!("{}:{} {}", i.line, i.column, i.message))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
 fn port(host: Option<u16>, container: u16) -> PortSpec {
-    PortSpec { host_port: host, container_port: container, protocol: "tcp".into(), ..Default::default() }
+    PortSpec {
+        host_port: host,
+        container_port: container,
+        protocol: "tcp".into(),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -45,10 +54,21 @@ fn healthcheck_gated_depends_on() {
         "",
     );
     assert_eq!(f.services["app"].depends_on["db"], Condition::Healthy);
-    assert_eq!(f.services["app"].depends_on["migrate"], Condition::CompletedSuccessfully);
+    assert_eq!(
+        f.services["app"].depends_on["migrate"],
+        Condition::CompletedSuccessfully
+    );
     let h = f.services["db"].healthcheck.clone().expect("healthcheck");
     assert_eq!(h.test, vec!["CMD", "pg_isready"]);
-    assert_eq!((h.interval_ns, h.timeout_ns, h.retries, h.start_period_ns), (Some(2_000_000_000), Some(1_000_000_000), Some(5), Some(90_000_000_000)));
+    assert_eq!(
+        (h.interval_ns, h.timeout_ns, h.retries, h.start_period_ns),
+        (
+            Some(2_000_000_000),
+            Some(1_000_000_000),
+            Some(5),
+            Some(90_000_000_000)
+        )
+    );
     let order = f.start_order();
     assert!(order.iter().position(|s| s == "db") < order.iter().position(|s| s == "app"));
     assert!(order.iter().position(|s| s == "migrate") < order.iter().position(|s| s == "app"));
@@ -57,7 +77,10 @@ fn healthcheck_gated_depends_on() {
 #[test]
 fn healthcheck_string_test_runs_in_a_shell() {
     let f = ok("services:\n  a:\n    image: x\n    healthcheck:\n      test: wget -q -O- localhost || exit 1\n", "");
-    assert_eq!(f.services["a"].healthcheck.clone().expect("h").test, vec!["CMD-SHELL", "wget -q -O- localhost || exit 1"]);
+    assert_eq!(
+        f.services["a"].healthcheck.clone().expect("h").test,
+        vec!["CMD-SHELL", "wget -q -O- localhost || exit 1"]
+    );
 }
 
 #[test]
@@ -66,10 +89,16 @@ fn two_networks_with_aliases() {
         "services:\n  api:\n    image: api\n    networks:\n      front:\n        aliases: [backend, api.internal]\n      back: {}\n  db:\n    image: db\n    networks: [back]\nnetworks:\n  front:\n  back:\n    internal: true\n",
         "",
     );
-    assert_eq!(f.services["api"].networks["front"], vec!["backend", "api.internal"]);
+    assert_eq!(
+        f.services["api"].networks["front"],
+        vec!["backend", "api.internal"]
+    );
     assert!(f.services["api"].networks["back"].is_empty());
     assert!(f.networks["back"].internal);
-    assert_eq!(f.services["db"].networks.keys().collect::<Vec<_>>(), vec!["back"]);
+    assert_eq!(
+        f.services["db"].networks.keys().collect::<Vec<_>>(),
+        vec!["back"]
+    );
 }
 
 #[test]
@@ -88,7 +117,10 @@ fn interpolation_with_defaults_and_escapes() {
 #[test]
 fn a_required_variable_fails_at_its_place() {
     let e = err("services:\n  db:\n    image: postgres\n    environment:\n      PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD in .env}\n", "");
-    assert_eq!(e, "5:17 environment: DB_PASSWORD is required: set DB_PASSWORD in .env");
+    assert_eq!(
+        e,
+        "5:17 environment: DB_PASSWORD is required: set DB_PASSWORD in .env"
+    );
 }
 
 #[test]
@@ -101,10 +133,16 @@ fn environment_as_a_list_and_a_map() {
 
 #[test]
 fn env_file_takes_the_stack_env() {
-    let f = ok("services:\n  a:\n    image: x\n    env_file: .env\n    environment:\n      B: override\n", "A=from-env\nB=from-env\n");
+    let f = ok(
+        "services:\n  a:\n    image: x\n    env_file: .env\n    environment:\n      B: override\n",
+        "A=from-env\nB=from-env\n",
+    );
     assert_eq!(f.services["a"].environment["A"], "from-env");
     assert_eq!(f.services["a"].environment["B"], "override");
-    let e = err("services:\n  a:\n    image: x\n    env_file: secrets.env\n", "");
+    let e = err(
+        "services:\n  a:\n    image: x\n    env_file: secrets.env\n",
+        "",
+    );
     assert!(e.starts_with("4:15 env_file `secrets.env`"), "{e}");
 }
 
@@ -116,15 +154,27 @@ fn ports_short_and_long() {
     );
     let p = &f.services["a"].ports;
     assert_eq!(p[0], port(None, 80));
-    assert_eq!((p[1].host_ip.as_deref(), p[1].host_port, p[1].container_port), (Some("127.0.0.1"), Some(8443), 443));
-    assert_eq!((p[2].host_port, p[2].protocol.as_str()), (Some(5353), "udp"));
+    assert_eq!(
+        (p[1].host_ip.as_deref(), p[1].host_port, p[1].container_port),
+        (Some("127.0.0.1"), Some(8443), 443)
+    );
+    assert_eq!(
+        (p[2].host_port, p[2].protocol.as_str()),
+        (Some(5353), "udp")
+    );
     assert_eq!(p.len(), 6);
-    assert_eq!((p[5].host_ip.as_deref(), p[5].host_port, p[5].container_port), (Some("127.0.0.1"), Some(18080), 8080));
+    assert_eq!(
+        (p[5].host_ip.as_deref(), p[5].host_port, p[5].container_port),
+        (Some("127.0.0.1"), Some(18080), 8080)
+    );
 }
 
 #[test]
 fn a_bad_port_is_reported_where_it_is() {
-    let e = err("services:\n  a:\n    image: x\n    ports:\n      - \"99999:80\"\n", "");
+    let e = err(
+        "services:\n  a:\n    image: x\n    ports:\n      - \"99999:80\"\n",
+        "",
+    );
     assert!(e.starts_with("5:9 ") && e.contains("99999"), "{e}");
 }
 
@@ -135,25 +185,53 @@ fn volumes_short_and_long_named_bind_anonymous_readonly() {
         "",
     );
     let v = &f.services["a"].volumes;
-    assert_eq!((v[0].kind, v[0].source.as_str()), (MountKind::Volume, "data"));
-    assert_eq!((v[1].kind, v[1].source.as_str(), v[1].read_only), (MountKind::Bind, "/srv/stacks/demo/conf", true));
+    assert_eq!(
+        (v[0].kind, v[0].source.as_str()),
+        (MountKind::Volume, "data")
+    );
+    assert_eq!(
+        (v[1].kind, v[1].source.as_str(), v[1].read_only),
+        (MountKind::Bind, "/srv/stacks/demo/conf", true)
+    );
     assert_eq!(v[2].source, "/var/log");
-    assert_eq!((v[3].kind, v[3].target.as_str()), (MountKind::Anonymous, "/cache"));
-    assert_eq!((v[4].source.as_str(), v[4].read_only), ("/srv/stacks/shared", true));
+    assert_eq!(
+        (v[3].kind, v[3].target.as_str()),
+        (MountKind::Anonymous, "/cache")
+    );
+    assert_eq!(
+        (v[4].source.as_str(), v[4].read_only),
+        ("/srv/stacks/shared", true)
+    );
     assert_eq!(v[5].target, "/backup");
 }
 
 #[test]
 fn an_undeclared_named_volume_is_an_error() {
-    let e = err("services:\n  a:\n    image: x\n    volumes:\n      - data:/data\n", "");
-    assert_eq!(e, "5:9 named volume `data` is not declared under the top-level `volumes`");
+    let e = err(
+        "services:\n  a:\n    image: x\n    volumes:\n      - data:/data\n",
+        "",
+    );
+    assert_eq!(
+        e,
+        "5:9 named volume `data` is not declared under the top-level `volumes`"
+    );
 }
 
 #[test]
 fn command_and_entrypoint_as_string_or_list() {
     let f = ok("services:\n  a:\n    image: x\n    command: sh -c 'echo \"hi there\"'\n    entrypoint: [\"/bin/tini\", \"--\"]\n", "");
-    assert_eq!(f.services["a"].command, Some(vec!["sh".to_string(), "-c".into(), "echo \"hi there\"".into()]));
-    assert_eq!(f.services["a"].entrypoint, Some(vec!["/bin/tini".to_string(), "--".into()]));
+    assert_eq!(
+        f.services["a"].command,
+        Some(vec![
+            "sh".to_string(),
+            "-c".into(),
+            "echo \"hi there\"".into()
+        ])
+    );
+    assert_eq!(
+        f.services["a"].entrypoint,
+        Some(vec!["/bin/tini".to_string(), "--".into()])
+    );
 }
 
 #[test]
@@ -165,14 +243,25 @@ fn restart_labels_workdir_user_hostname_container_name() {
     let a = &f.services["a"];
     assert_eq!(a.restart.as_deref(), Some("unless-stopped"));
     assert_eq!(a.labels["traefik.enable"], "true");
-    assert_eq!((a.working_dir.as_deref(), a.user.as_deref(), a.hostname.as_deref(), a.container_name.as_deref()), (Some("/app"), Some("1000:1000"), Some("box"), Some("my-app")));
+    assert_eq!(
+        (
+            a.working_dir.as_deref(),
+            a.user.as_deref(),
+            a.hostname.as_deref(),
+            a.container_name.as_deref()
+        ),
+        (Some("/app"), Some("1000:1000"), Some("box"), Some("my-app"))
+    );
     assert_eq!(f.services["b"].restart.as_deref(), Some("on-failure:3"));
     assert_eq!(f.services["b"].labels["team"], "web");
 }
 
 #[test]
 fn a_bad_restart_policy_is_refused() {
-    let e = err("services:\n  a:\n    image: x\n    restart: sometimes\n", "");
+    let e = err(
+        "services:\n  a:\n    image: x\n    restart: sometimes\n",
+        "",
+    );
     assert!(e.starts_with("4:14 ") && e.contains("restart"), "{e}");
 }
 
@@ -196,14 +285,27 @@ fn build_from_context() {
         "",
     );
     let b = f.services["app"].build.clone().expect("build");
-    assert_eq!((b.context.as_str(), b.dockerfile.as_deref(), b.target.as_deref()), ("./app", Some("Dockerfile.prod"), Some("runtime")));
+    assert_eq!(
+        (
+            b.context.as_str(),
+            b.dockerfile.as_deref(),
+            b.target.as_deref()
+        ),
+        ("./app", Some("Dockerfile.prod"), Some("runtime"))
+    );
     assert_eq!(b.args["VERSION"], "2");
-    assert_eq!(f.services["tool"].build.clone().expect("build").context, "./tool");
+    assert_eq!(
+        f.services["tool"].build.clone().expect("build").context,
+        "./tool"
+    );
 }
 
 #[test]
 fn profiles_are_read() {
-    let f = ok("services:\n  a:\n    image: x\n  debug:\n    image: x\n    profiles: [debug]\n", "");
+    let f = ok(
+        "services:\n  a:\n    image: x\n  debug:\n    image: x\n    profiles: [debug]\n",
+        "",
+    );
     assert_eq!(f.services["debug"].profiles, vec!["debug"]);
 }
 
@@ -222,7 +324,10 @@ fn top_level_networks_and_volumes_with_driver_external_name() {
 
 #[test]
 fn unknown_keys_are_reported_not_dropped() {
-    let e = err("services:\n  web:\n    image: x\n    portz:\n      - 80\n", "");
+    let e = err(
+        "services:\n  web:\n    image: x\n    portz:\n      - 80\n",
+        "",
+    );
     assert_eq!(e, "4:5 unknown key `portz` in service `web`");
     let e = err("services:\n  web:\n    image: x\nvolumez: {}\n", "");
     assert_eq!(e, "4:1 unknown key `volumez` in the file");
@@ -230,8 +335,14 @@ fn unknown_keys_are_reported_not_dropped() {
 
 #[test]
 fn known_but_unsupported_keys_say_so() {
-    let e = err("services:\n  web:\n    image: x\n    privileged: true\n", "");
-    assert_eq!(e, "4:5 `privileged` in service `web` is not supported by berth yet");
+    let e = err(
+        "services:\n  web:\n    image: x\n    privileged: true\n",
+        "",
+    );
+    assert_eq!(
+        e,
+        "4:5 `privileged` in service `web` is not supported by berth yet"
+    );
 }
 
 #[test]
@@ -245,13 +356,22 @@ fn yaml_syntax_errors_carry_their_position() {
 #[test]
 fn a_service_needs_an_image_or_a_build() {
     let e = err("services:\n  web:\n    ports: [\"80:80\"]\n", "");
-    assert!(e.contains("service `web` needs an `image` or a `build`"), "{e}");
+    assert!(
+        e.contains("service `web` needs an `image` or a `build`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn dependency_mistakes_are_caught() {
-    let e = err("services:\n  a:\n    image: x\n    depends_on: [ghost]\n", "");
-    assert!(e.contains("depends on `ghost`, which the file does not define"), "{e}");
+    let e = err(
+        "services:\n  a:\n    image: x\n    depends_on: [ghost]\n",
+        "",
+    );
+    assert!(
+        e.contains("depends on `ghost`, which the file does not define"),
+        "{e}"
+    );
     let e = err("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n", "");
     assert!(e.contains("cycle"), "{e}");
     let e = err("services:\n  a:\n    image: x\n    depends_on:\n      b:\n        condition: service_ready\n  b:\n    image: x\n", "");
@@ -261,7 +381,10 @@ fn dependency_mistakes_are_caught() {
 #[test]
 fn an_undeclared_network_is_an_error() {
     let e = err("services:\n  a:\n    image: x\n    networks: [back]\n", "");
-    assert_eq!(e, "4:16 network `back` is not declared under the top-level `networks`");
+    assert_eq!(
+        e,
+        "4:16 network `back` is not declared under the top-level `networks`"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod logs;
 mod networks;
 mod raw;
 mod run;
+mod stacks;
 mod stats;
 mod system;
 mod volumes;
@@ -17,6 +18,11 @@ mod volumes;
 pub use events::EVENT_BUFFER;
 pub use exec::{ExecSession, DEFAULT_SHELL};
 pub use logs::LogQuery;
+pub use run::{CreateExtras, HealthSpec};
+pub use stacks::{
+    ProjectContainer, ProjectState, CONFIG_FILES_LABEL, HASH_LABEL, NETWORK_LABEL, NUMBER_LABEL, ONEOFF_LABEL, VOLUME_LABEL,
+    WORKING_DIR_LABEL,
+};
 
 pub use containers::Lifecycle;
 

@@ -25,6 +25,17 @@ impl Engine {
     /// when a step fails: a container that was created but could not start
     /// is removed again, and the error says why.
     pub async fn run_container(&self, spec: &ContainerSpec) -> EngineResult<CreatedContainer> {
+        self.run_container_with(spec, &CreateExtras::default())
+            .await
+    }
+
+    /// [`Engine::run_container`] with what compose adds: a healthcheck,
+    /// aliases, and more than one network.
+    pub async fn run_container_with(
+        &self,
+        spec: &ContainerSpec,
+        extras: &CreateExtras,
+    ) -> EngineResult<CreatedContainer> {
         validate(spec)?;
         self.check_port_conflicts(spec, None).await?;
         let docker = self.docker().await?;
@@ -43,10 +54,9 @@ impl Engine {
             name: spec.name.clone(),
             ..Default::default()
         };
-        let created = match docker
-            .create_container(Some(options), to_create_body(spec))
-            .await
-        {
+        let mut body = to_create_body(spec);
+        apply_extras(&mut body, spec, extras);
+        let created = match docker.create_container(Some(options), body).await {
             Ok(c) => c,
             Err(BollardError::DockerResponseServerError {
                 status_code: 409, ..
@@ -66,6 +76,29 @@ impl Engine {
                 .map(|d| d.name)
                 .unwrap_or_default(),
         };
+        for (network, aliases) in &extras.more_networks {
+            let connect = bollard::models::NetworkConnectRequest {
+                container: created.id.clone(),
+                endpoint_config: Some(bollard::models::EndpointSettings {
+                    aliases: (!aliases.is_empty()).then(|| aliases.clone()),
+                    ..Default::default()
+                }),
+            };
+            if let Err(e) = docker.connect_network(network, connect).await {
+                let reason = self.fail(e, &format!("network {network}")).await;
+                let _ = docker
+                    .remove_container(
+                        &created.id,
+                        Some(RemoveContainerOptions {
+                            force: true,
+                            v: true,
+                            link: false,
+                        }),
+                    )
+                    .await;
+                return Err(reason);
+            }
+        }
         if spec.start {
             if let Err(e) = docker.start_container(&created.id, None).await {
                 let reason = self.start_failure(e, &name).await;
@@ -414,6 +447,17 @@ impl Engine {
         id: &str,
         spec: &ContainerSpec,
     ) -> EngineResult<CreatedContainer> {
+        self.recreate_container_with(id, spec, &CreateExtras::default())
+            .await
+    }
+
+    /// [`Engine::recreate_container`] with compose's extras.
+    pub async fn recreate_container_with(
+        &self,
+        id: &str,
+        spec: &ContainerSpec,
+        extras: &CreateExtras,
+    ) -> EngineResult<CreatedContainer> {
         validate(spec)?;
         let old = self.inspect_container(id).await?;
         let name = spec.name.clone().unwrap_or_else(|| old.name.clone());
@@ -448,7 +492,7 @@ impl Engine {
             self.restore(&old.id, &old.name, None, was_running).await;
             return Err(err);
         }
-        match self.run_container(&spec).await {
+        match self.run_container_with(&spec, extras).await {
             Ok(created) => {
                 let _ = docker
                     .remove_container(
@@ -493,6 +537,54 @@ impl Engine {
                 tracing::error!(container = current, error = %e, "could not restart the old container");
             }
         }
+    }
+}
+
+/// Settings a [`ContainerSpec`] does not carry, used by compose.
+#[derive(Debug, Clone, Default)]
+pub struct CreateExtras {
+    pub healthcheck: Option<HealthSpec>,
+    /// Aliases on the primary network (`spec.network`).
+    pub aliases: Vec<String>,
+    /// Further networks to join before start, with their aliases.
+    pub more_networks: Vec<(String, Vec<String>)>,
+}
+
+/// A container healthcheck: `["CMD", ...]`, `["CMD-SHELL", "..."]` or
+/// `["NONE"]`, and its timings in nanoseconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthSpec {
+    pub test: Vec<String>,
+    pub interval_ns: Option<i64>,
+    pub timeout_ns: Option<i64>,
+    pub retries: Option<i64>,
+    pub start_period_ns: Option<i64>,
+}
+
+fn apply_extras(body: &mut ContainerCreateBody, spec: &ContainerSpec, extras: &CreateExtras) {
+    body.healthcheck = extras
+        .healthcheck
+        .as_ref()
+        .map(|h| bollard::models::HealthConfig {
+            test: Some(h.test.clone()),
+            interval: h.interval_ns,
+            timeout: h.timeout_ns,
+            retries: h.retries,
+            start_period: h.start_period_ns,
+            start_interval: None,
+        });
+    if let Some(network) = spec.network.as_ref().filter(|_| !extras.aliases.is_empty()) {
+        let mut endpoints = HashMap::new();
+        endpoints.insert(
+            network.clone(),
+            bollard::models::EndpointSettings {
+                aliases: Some(extras.aliases.clone()),
+                ..Default::default()
+            },
+        );
+        body.networking_config = Some(bollard::models::NetworkingConfig {
+            endpoints_config: Some(endpoints),
+        });
     }
 }
 

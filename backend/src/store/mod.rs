@@ -5,6 +5,7 @@ mod audit;
 mod endpoints;
 mod registries;
 mod sessions;
+mod stacks;
 mod tokens;
 mod users;
 
@@ -18,6 +19,7 @@ use sqlx::SqlitePool;
 
 pub use audit::{AuditFilter, NewAudit};
 pub use endpoints::EndpointRow;
+pub use stacks::StackRow;
 pub use users::UserRow;
 
 use crate::error::AppError;

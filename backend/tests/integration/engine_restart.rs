@@ -23,7 +23,10 @@ impl SecondEngine {
     fn start(&mut self) {
         let d = self.dir.path();
         let log = std::fs::File::create(d.join("dockerd.log")).expect("log file");
-        let child = Command::new("dockerd")
+        // Its own network namespace: a dockerd started with `--bridge none`
+        // removes the host's docker0, which the main engine needs.
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
             .arg("--host")
             .arg(self.socket())
             .arg("--data-root")
@@ -48,7 +51,8 @@ impl SecondEngine {
 
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // SIGTERM, as an admin's `systemctl stop docker` would.
+            // SIGTERM, as an admin's `systemctl stop docker` would (unshare
+            // execs dockerd, so the pid is dockerd's).
             let _ = Command::new("kill").arg(child.id().to_string()).status();
             let _ = child.wait();
         }

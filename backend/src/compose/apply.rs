@@ -1,0 +1,310 @@
+//! Carrying out a plan: networks and volumes first, then containers in
+//! `depends_on` order, waiting for health or completion where asked.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use protocol::{ContainerState, PlanAction, StackProgress, COMPOSE_PROJECT_LABEL};
+use tokio::sync::mpsc;
+
+use super::model::Condition;
+use super::plan::{ContainerChange, FullPlan};
+use super::spec::Context;
+use crate::engine::{
+    Engine, EngineError, EngineResult, Lifecycle, ProjectState, NETWORK_LABEL, VOLUME_LABEL,
+};
+
+/// How long `up` waits for a dependency to become healthy or to finish.
+const WAIT_LIMIT: Duration = Duration::from_secs(180);
+
+async fn say(tx: &mpsc::Sender<StackProgress>, p: StackProgress) {
+    let _ = tx.send(p).await;
+}
+
+/// Applies `plan`. Stops at the first failure, which it reports with the
+/// service; what was running before stays running (a failed recreate puts
+/// the old container back).
+pub async fn up(
+    engine: &Engine,
+    ctx: &Context<'_>,
+    plan: FullPlan,
+    tx: &mpsc::Sender<StackProgress>,
+) -> usize {
+    match run_up(engine, ctx, plan, tx).await {
+        Ok(changed) => {
+            say(tx, StackProgress::Done { changed }).await;
+            changed
+        }
+        Err((service, e)) => {
+            say(
+                tx,
+                StackProgress::Error {
+                    service,
+                    message: e.to_string(),
+                },
+            )
+            .await;
+            0
+        }
+    }
+}
+
+type UpError = (Option<String>, EngineError);
+
+async fn run_up(
+    engine: &Engine,
+    ctx: &Context<'_>,
+    plan: FullPlan,
+    tx: &mpsc::Sender<StackProgress>,
+) -> Result<usize, UpError> {
+    let mut changed = 0;
+    for (name, key, internal) in &plan.networks_to_create {
+        say(
+            tx,
+            StackProgress::Step {
+                action: PlanAction::Create,
+                kind: "network".into(),
+                name: name.clone(),
+                service: None,
+            },
+        )
+        .await;
+        let labels: BTreeMap<String, String> = [
+            (COMPOSE_PROJECT_LABEL.to_string(), ctx.project.to_string()),
+            (NETWORK_LABEL.to_string(), key.clone()),
+        ]
+        .into_iter()
+        .collect();
+        engine
+            .ensure_network(name, labels, *internal)
+            .await
+            .map_err(|e| (None, e))?;
+        changed += 1;
+    }
+    for (name, key, driver) in &plan.volumes_to_create {
+        say(
+            tx,
+            StackProgress::Step {
+                action: PlanAction::Create,
+                kind: "volume".into(),
+                name: name.clone(),
+                service: None,
+            },
+        )
+        .await;
+        let mut labels: BTreeMap<String, String> = [
+            (COMPOSE_PROJECT_LABEL.to_string(), ctx.project.to_string()),
+            (VOLUME_LABEL.to_string(), key.clone()),
+        ]
+        .into_iter()
+        .collect();
+        if let Some(def) = ctx.file.volumes.get(key) {
+            labels.extend(def.labels.clone());
+        }
+        engine
+            .ensure_volume(name, driver.as_deref(), labels)
+            .await
+            .map_err(|e| (None, e))?;
+        changed += 1;
+    }
+    for (service, changes) in plan.services {
+        if let Some(s) = ctx.file.services.get(&service) {
+            for (dep, condition) in &s.depends_on {
+                wait_for(engine, ctx.project, dep, *condition, tx)
+                    .await
+                    .map_err(|e| (Some(service.clone()), e))?;
+            }
+        }
+        for change in changes {
+            let fail = |e: EngineError| (Some(service.clone()), e);
+            match change {
+                ContainerChange::Create(want) => {
+                    say(tx, step(PlanAction::Create, &want.name, &service)).await;
+                    engine
+                        .run_container_with(&want.spec, &want.extras)
+                        .await
+                        .map_err(fail)?;
+                    changed += 1;
+                }
+                ContainerChange::Recreate { old, want, .. } => {
+                    say(tx, step(PlanAction::Recreate, &want.name, &service)).await;
+                    engine
+                        .recreate_container_with(&old.id, &want.spec, &want.extras)
+                        .await
+                        .map_err(fail)?;
+                    changed += 1;
+                }
+                ContainerChange::Start { old, .. } => {
+                    say(tx, step(PlanAction::Start, &old.name, &service)).await;
+                    engine
+                        .container_lifecycle(&old.id, Lifecycle::Start)
+                        .await
+                        .map_err(fail)?;
+                    changed += 1;
+                }
+                ContainerChange::Keep { .. } => {}
+                ContainerChange::Remove(old) => {
+                    say(tx, step(PlanAction::Remove, &old.name, &service)).await;
+                    engine.stop_and_remove(&old.id).await.map_err(fail)?;
+                    changed += 1;
+                }
+            }
+        }
+    }
+    for orphan in plan.orphans {
+        say(tx, step(PlanAction::Remove, &orphan.name, &orphan.service)).await;
+        engine
+            .stop_and_remove(&orphan.id)
+            .await
+            .map_err(|e| (Some(orphan.service.clone()), e))?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+fn step(action: PlanAction, name: &str, service: &str) -> StackProgress {
+    StackProgress::Step {
+        action,
+        kind: "container".into(),
+        name: name.into(),
+        service: Some(service.into()),
+    }
+}
+
+/// Waits until every container of `service` meets `condition`.
+async fn wait_for(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+    condition: Condition,
+    tx: &mpsc::Sender<StackProgress>,
+) -> EngineResult<()> {
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    let mut announced = false;
+    loop {
+        let state = engine.project_state(project).await?;
+        let ids: Vec<String> = state
+            .containers
+            .iter()
+            .filter(|c| c.service == service)
+            .map(|c| c.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "dependency {service} has no container"
+            )));
+        }
+        let mut met = true;
+        for id in &ids {
+            let (running, health, exit_code, status) = engine.container_condition(id).await?;
+            let ok = match condition {
+                Condition::Started => running || status == ContainerState::Exited,
+                Condition::Healthy => match health.as_deref() {
+                    Some("healthy") => true,
+                    Some("unhealthy") => {
+                        return Err(EngineError::Conflict(format!(
+                            "dependency {service} is unhealthy"
+                        )));
+                    }
+                    Some(_) => false,
+                    None => {
+                        return Err(EngineError::BadRequest(format!(
+                            "dependency {service} has no healthcheck, so it cannot become healthy"
+                        )))
+                    }
+                },
+                Condition::CompletedSuccessfully => {
+                    if status == ContainerState::Exited && exit_code != 0 {
+                        return Err(EngineError::Conflict(format!(
+                            "dependency {service} exited with code {exit_code}"
+                        )));
+                    }
+                    status == ContainerState::Exited
+                }
+            };
+            met &= ok;
+        }
+        if met {
+            return Ok(());
+        }
+        if !announced {
+            say(
+                tx,
+                StackProgress::Waiting {
+                    service: service.into(),
+                    condition: condition.as_str().into(),
+                },
+            )
+            .await;
+            announced = true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(EngineError::Conflict(format!(
+                "dependency {service} did not reach {} within {} s",
+                condition.as_str(),
+                WAIT_LIMIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Removes the project's containers (dependents first) and networks, and
+/// its volumes when asked.
+pub async fn down(
+    engine: &Engine,
+    project: &str,
+    order: &[String],
+    volumes: bool,
+    tx: &mpsc::Sender<StackProgress>,
+) -> EngineResult<usize> {
+    let state: ProjectState = engine.project_state(project).await?;
+    let mut changed = 0;
+    let mut containers = state.containers.clone();
+    // Reverse start order; services the file doesn't know go first.
+    containers.sort_by_key(|c| {
+        std::cmp::Reverse(
+            order
+                .iter()
+                .position(|s| *s == c.service)
+                .map(|p| p as i64)
+                .unwrap_or(i64::MAX),
+        )
+    });
+    for c in &containers {
+        say(tx, step(PlanAction::Remove, &c.name, &c.service)).await;
+        engine.stop_and_remove(&c.id).await?;
+        changed += 1;
+    }
+    for name in state.networks.keys() {
+        say(
+            tx,
+            StackProgress::Step {
+                action: PlanAction::Remove,
+                kind: "network".into(),
+                name: name.clone(),
+                service: None,
+            },
+        )
+        .await;
+        engine.remove_network_quietly(name).await?;
+        changed += 1;
+    }
+    if volumes {
+        for name in &state.volumes {
+            say(
+                tx,
+                StackProgress::Step {
+                    action: PlanAction::Remove,
+                    kind: "volume".into(),
+                    name: name.clone(),
+                    service: None,
+                },
+            )
+            .await;
+            engine.remove_volume_quietly(name).await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
