@@ -13,6 +13,7 @@ mod networks;
 mod openapi;
 mod session;
 mod setup;
+mod stacks;
 mod tokens;
 mod users;
 mod volumes;
@@ -134,6 +135,7 @@ pub fn all_routes() -> Vec<Route> {
         networks::routes(),
         images::routes(),
         logs::routes(),
+        stacks::routes(),
         crate::ws::routes(),
         openapi::routes(),
     ]

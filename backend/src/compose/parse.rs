@@ -551,7 +551,12 @@ impl Parser {
         for (k, v) in env_from_file {
             s.environment.entry(k).or_insert(v);
         }
-        if s.image.is_none() && s.build.is_none() {
+        // A key whose value failed already has its own issue.
+        if s.image.is_none()
+            && s.build.is_none()
+            && map.get_node("image").is_none()
+            && map.get_node("build").is_none()
+        {
             self.issue(
                 at(node),
                 format!("service `{name}` needs an `image` or a `build`"),

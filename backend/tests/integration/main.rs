@@ -10,3 +10,4 @@ mod hardening;
 mod images;
 mod live;
 mod run;
+mod stacks;
