@@ -27,7 +27,7 @@ WASM_OPT ?= $(if $(wildcard $(WASM_OPT_BIN)),$(WASM_OPT_BIN),)
 BERTH_LISTEN ?= 127.0.0.1:8080
 BERTH_DATA_DIR ?= ./data
 
-.PHONY: deps dockerd test-image frontend build release run test unit e2e e2e-deps screenshot clean
+.PHONY: deps dockerd test-image frontend build release run test unit e2e e2e-deps screenshot bench clean
 
 ## deps: install missing apt packages, the wasm target, wasm-bindgen-cli, binaryen
 deps:
@@ -76,6 +76,10 @@ e2e-deps:
 ## e2e: the browser tests (needs the release binary and a dockerd)
 e2e: e2e-deps
 	cd e2e && npx --no-install playwright test
+
+## bench: live paths (logs, exec, memory) as ratios against the raw engine; not part of `test`
+bench: deps dockerd test-image build
+	BERTH_BIN="$(BERTH_BIN)" cargo run --release -p berth --example bench
 
 ## screenshot: regenerate docs/screenshot-containers.png for the README
 screenshot:

@@ -70,8 +70,6 @@ pub struct ImageDetail {
     pub id: String,
     pub repo_tags: Vec<String>,
     pub repo_digests: Vec<String>,
-    /// The local parent image, for images built here.
-    pub parent: String,
     pub comment: String,
     /// RFC 3339.
     pub created: String,
@@ -85,6 +83,31 @@ pub struct ImageDetail {
     pub layers: Vec<ImageLayer>,
     /// Names of the containers made from this image.
     pub containers: Vec<String>,
+}
+
+/// The query of `POST .../images/build`; the body is the build context, a
+/// tar (gzipped or not) holding the Dockerfile. Its `.dockerignore` is
+/// honoured as the docker CLI honours it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildOptions {
+    /// `name[:tag]` for the new image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The Dockerfile's path inside the context (default `Dockerfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    /// Build every step again instead of reusing cached ones.
+    #[serde(default)]
+    pub nocache: bool,
+    /// Build up to this stage of a multi-stage Dockerfile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Build arguments as a JSON object of strings: `{"VERSION":"1.2"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buildargs: Option<String>,
+    /// Pull newer versions of the base images first.
+    #[serde(default)]
+    pub pull: bool,
 }
 
 /// `POST .../images/{id}/tag`, `POST .../images/pull` and `POST .../images/{id}/push`:
@@ -344,11 +367,15 @@ impl ImageRef {
         };
         if let Some(d) = domain {
             if !valid_host(d) {
-                return bad("the registry host is not a host name or address with an optional :port");
+                return bad(
+                    "the registry host is not a host name or address with an optional :port",
+                );
             }
         }
         if path.is_empty() || !path.split('/').all(valid_path_component) {
-            return bad("names are lowercase letters and digits, separated by '/', '.', '_', '__' or '-'");
+            return bad(
+                "names are lowercase letters and digits, separated by '/', '.', '_', '__' or '-'",
+            );
         }
         Ok(ImageRef {
             domain: domain.map(str::to_string),
@@ -434,9 +461,10 @@ pub fn registry_host(url: &str) -> Result<String, String> {
 
 fn normalize_hub(host: &str) -> String {
     match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" | "hub.docker.com" => {
-            DOCKER_HUB.to_string()
-        }
+        "index.docker.io"
+        | "registry-1.docker.io"
+        | "registry.hub.docker.com"
+        | "hub.docker.com" => DOCKER_HUB.to_string(),
         other => other.to_string(),
     }
 }
@@ -504,14 +532,52 @@ mod tests {
 
         let r = ImageRef::parse("busybox").expect("parse");
         assert_eq!((r.domain.as_deref(), r.tag_or_latest()), (None, "latest"));
-        assert_eq!(ImageRef::parse("library/busybox").expect("parse").registry_host(), "docker.io");
-        assert_eq!(ImageRef::parse("127.0.0.1:5000/x").expect("parse").registry_host(), "127.0.0.1:5000");
+        assert_eq!(
+            ImageRef::parse("library/busybox")
+                .expect("parse")
+                .registry_host(),
+            "docker.io"
+        );
+        assert_eq!(
+            ImageRef::parse("127.0.0.1:5000/x")
+                .expect("parse")
+                .registry_host(),
+            "127.0.0.1:5000"
+        );
         let digest = format!("app@sha256:{}", "a".repeat(64));
-        assert_eq!(ImageRef::parse(&digest).expect("parse").digest.map(|d| d.len()), Some(71));
-        assert_eq!(ImageRef::parse("index.docker.io/library/busybox:1").expect("parse").registry_host(), "docker.io");
+        assert_eq!(
+            ImageRef::parse(&digest)
+                .expect("parse")
+                .digest
+                .map(|d| d.len()),
+            Some(71)
+        );
+        assert_eq!(
+            ImageRef::parse("index.docker.io/library/busybox:1")
+                .expect("parse")
+                .registry_host(),
+            "docker.io"
+        );
 
-        for bad in ["", "App", "app:", "app:-x", "a//b", "../x", "x/../y", "x?y", "x#y", "x%2F", "/x", "x/",
-                    "a b", "app@sha256:12", "host:99999/x", "a..b", "x:y/z"] {
+        for bad in [
+            "",
+            "App",
+            "app:",
+            "app:-x",
+            "a//b",
+            "../x",
+            "x/../y",
+            "x?y",
+            "x#y",
+            "x%2F",
+            "/x",
+            "x/",
+            "a b",
+            "app@sha256:12",
+            "host:99999/x",
+            "a..b",
+            "x:y/z",
+        ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(check_image_name("sha256:34f7e883").is_ok());
@@ -523,9 +589,18 @@ mod tests {
     #[test]
     fn registry_urls_become_hosts() {
         assert_eq!(registry_host("localhost:5000"), Ok("localhost:5000".into()));
-        assert_eq!(registry_host("https://Registry.Example.com/"), Ok("registry.example.com".into()));
-        assert_eq!(registry_host("https://index.docker.io/v1/"), Ok("docker.io".into()));
-        assert_eq!(registry_host("http://127.0.0.1:5000/v2/"), Ok("127.0.0.1:5000".into()));
+        assert_eq!(
+            registry_host("https://Registry.Example.com/"),
+            Ok("registry.example.com".into())
+        );
+        assert_eq!(
+            registry_host("https://index.docker.io/v1/"),
+            Ok("docker.io".into())
+        );
+        assert_eq!(
+            registry_host("http://127.0.0.1:5000/v2/"),
+            Ok("127.0.0.1:5000".into())
+        );
         assert!(registry_host("https://example.com/some/path").is_err());
         assert!(registry_host("exa mple.com").is_err());
         assert!(registry_host("").is_err());
