@@ -17,6 +17,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+export const ADMIN = 'admin';
+export const ADMIN_PASSWORD = `e2e-admin-${randomBytes(6).toString('hex')}`;
+
 export const TEST_IMAGE = process.env.BERTH_TEST_IMAGE || 'berth-test/busybox:latest';
 
 const REPO = path.resolve(__dirname, '..');
@@ -153,7 +156,9 @@ async function stopBerth(proc: ChildProcess, berth: Berth) {
   rmSync(berth.dataDir, { recursive: true, force: true });
 }
 
-export const test = base.extend<{ docker: Docker }, { berth: Berth }>({
+export const test = base.extend<{ docker: Docker; berth: Berth; signedIn: void }>({
+  // A fresh berth for every test: each starts from first-run setup, and no
+  // test sees another's users or sessions.
   berth: [
     async ({}, use) => {
       const { berth, proc } = await startBerth();
@@ -163,11 +168,21 @@ export const test = base.extend<{ docker: Docker }, { berth: Berth }>({
         await stopBerth(proc, berth);
       }
     },
-    { scope: 'worker', timeout: START_TIMEOUT_MS + 15_000 },
+    { timeout: START_TIMEOUT_MS + 15_000 },
   ],
 
   baseURL: async ({ berth }, use) => {
     await use(berth.url);
+  },
+
+  // The first admin made through the API, and the page's browser context
+  // signed in as them (the cookie lands in the context's jar).
+  signedIn: async ({ page, berth }, use) => {
+    const setup = await page.request.post(`${berth.url}/api/v1/setup`, {
+      data: { token: berth.setupToken, username: ADMIN, password: ADMIN_PASSWORD },
+    });
+    expect(setup.status(), await setup.text()).toBe(201);
+    await use();
   },
 
   docker: async ({}, use) => {
@@ -183,9 +198,34 @@ export const test = base.extend<{ docker: Docker }, { berth: Berth }>({
     } finally {
       for (const n of names) {
         await docker(['rm', '-f', '-v', n]).catch(() => undefined);
+        // A name may also have been given to a volume, network or stack.
+        await docker(['volume', 'rm', '-f', n]).catch(() => undefined);
+        await docker(['network', 'rm', n]).catch(() => undefined);
       }
     }
   },
 });
 
 export { expect };
+
+/** A free TCP port on 127.0.0.1. */
+export function freeTcpPort(): Promise<number> {
+  return freePort();
+}
+
+/** GETs a URL from the test process until it answers 200 (or time runs out). */
+export async function fetchText(url: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return await res.text();
+      last = `status ${res.status}`;
+    } catch (e) {
+      last = String(e);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer 200: ${last}`);
+}

@@ -71,8 +71,11 @@ if [[ -n "${WASM_OPT:-}" ]]; then
 fi
 
 cp -R "$here/static/." "$dist/"
+# xterm.js's stylesheet (the terminal tab); its ES modules reach pkg/snippets/
+# through wasm-bindgen. Both are vendored in js/vendor/ (see js/package.json).
+cp "$here/js/vendor/xterm.css" "$dist/xterm.css"
 
-find "$dist" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' \) \
+find "$dist" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.mjs' -o -name '*.css' -o -name '*.html' \) \
     -exec gzip -9 -k -f -n {} \;
 
 wasm_size="$(wc -c <"$dist/pkg/frontend_bg.wasm")"

@@ -301,3 +301,568 @@ pub async fn remove_container(ep: &str, id: &str, force: bool) -> Result<(), Api
     }
     delete(&url).await
 }
+
+// ------------------------------------------------------------ running containers (issue 3)
+
+async fn put<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
+    read(send(Request::put(url), Some(to_json(body)?), On401::SignIn).await?).await
+}
+
+/// A POST with a JSON body whose answer carries none (204).
+async fn post_unit<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
+    send(Request::post(url), Some(to_json(body)?), On401::SignIn)
+        .await
+        .map(drop)
+}
+
+fn endpoint_url(ep: &str, rest: &str) -> String {
+    format!("/api/v1/endpoints/{}/{rest}", encode(ep))
+}
+
+/// Creates (and, when `spec.start`, starts) a container: 201.
+pub async fn create_container(
+    ep: &str,
+    spec: &protocol::ContainerSpec,
+) -> Result<protocol::CreatedContainer, ApiError> {
+    post(&endpoint_url(ep, "containers"), spec, On401::SignIn).await
+}
+
+/// Creates a container from a `docker run ...` line.
+pub async fn create_from_command(
+    ep: &str,
+    command: &str,
+    start: bool,
+) -> Result<protocol::CreatedContainer, ApiError> {
+    let body = protocol::FromCommand {
+        command: command.to_owned(),
+        start,
+    };
+    post(
+        &endpoint_url(ep, "containers/from-command"),
+        &body,
+        On401::SignIn,
+    )
+    .await
+}
+
+/// The settings that would create this container again (duplicate, edit).
+pub async fn container_spec(ep: &str, id: &str) -> Result<protocol::ContainerSpec, ApiError> {
+    get(&format!("{}/spec", container_url(ep, id))).await
+}
+
+/// Recreates a container under the same name with new settings; on failure
+/// the old one is kept.
+pub async fn recreate_container(
+    ep: &str,
+    id: &str,
+    spec: &protocol::ContainerSpec,
+) -> Result<protocol::CreatedContainer, ApiError> {
+    put(&container_url(ep, id), spec).await
+}
+
+/// A bodiless lifecycle POST by its verb: `pause`, `unpause`, ...
+pub async fn container_verb(ep: &str, id: &str, verb: &str) -> Result<(), ApiError> {
+    post_empty(&format!("{}/{verb}", container_url(ep, id))).await
+}
+
+/// Sends a signal (`SIGKILL` when `None`).
+pub async fn kill_container(ep: &str, id: &str, signal: Option<&str>) -> Result<(), ApiError> {
+    let mut url = format!("{}/kill", container_url(ep, id));
+    if let Some(signal) = signal.filter(|s| !s.is_empty()) {
+        url.push_str("?signal=");
+        url.push_str(&encode(signal));
+    }
+    post_empty(&url).await
+}
+
+pub async fn rename_container(ep: &str, id: &str, name: &str) -> Result<(), ApiError> {
+    let body = protocol::RenameRequest {
+        name: name.to_owned(),
+    };
+    post_unit(&format!("{}/rename", container_url(ep, id)), &body).await
+}
+
+/// Removes a container, with force and/or its anonymous volumes.
+pub async fn remove_container_with(
+    ep: &str,
+    id: &str,
+    force: bool,
+    volumes: bool,
+) -> Result<(), ApiError> {
+    let mut url = container_url(ep, id);
+    let mut sep = '?';
+    if force {
+        url.push_str("?force=true");
+        sep = '&';
+    }
+    if volumes {
+        url.push(sep);
+        url.push_str("volumes=true");
+    }
+    delete(&url).await
+}
+
+/// One action on many containers; each gets its own result.
+pub async fn bulk_containers(
+    ep: &str,
+    request: &protocol::BulkRequest,
+) -> Result<Vec<protocol::BulkResult>, ApiError> {
+    post(&endpoint_url(ep, "containers/bulk"), request, On401::SignIn).await
+}
+
+/// The tags of the endpoint's local images, for the image picker. The images
+/// API may not exist yet; the caller treats any failure as "no suggestions".
+pub async fn image_tags(ep: &str) -> Result<Vec<String>, ApiError> {
+    let list: Vec<serde_json::Value> = get(&endpoint_url(ep, "images")).await?;
+    let mut tags: Vec<String> = list
+        .iter()
+        .flat_map(|image| {
+            ["tags", "repo_tags", "RepoTags"]
+                .iter()
+                .filter_map(|key| image.get(*key).and_then(|v| v.as_array()))
+                .flatten()
+                .filter_map(|t| t.as_str())
+                .filter(|t| !t.is_empty() && !t.contains("<none>"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
+// ------------------------------------------------------------ volumes
+
+pub async fn volumes(ep: &str) -> Result<Vec<protocol::VolumeSummary>, ApiError> {
+    get(&endpoint_url(ep, "volumes")).await
+}
+
+pub async fn volume(ep: &str, name: &str) -> Result<protocol::VolumeSummary, ApiError> {
+    get(&endpoint_url(ep, &format!("volumes/{}", encode(name)))).await
+}
+
+pub async fn create_volume(
+    ep: &str,
+    volume: &protocol::NewVolume,
+) -> Result<protocol::VolumeSummary, ApiError> {
+    post(&endpoint_url(ep, "volumes"), volume, On401::SignIn).await
+}
+
+/// Removes a volume; 409 names the containers still using it.
+pub async fn delete_volume(ep: &str, name: &str) -> Result<(), ApiError> {
+    delete(&endpoint_url(ep, &format!("volumes/{}", encode(name)))).await
+}
+
+pub async fn prune_volumes(ep: &str) -> Result<protocol::PruneReport, ApiError> {
+    let url = endpoint_url(ep, "volumes/prune");
+    read(send(Request::post(&url), None, On401::SignIn).await?).await
+}
+
+// ------------------------------------------------------------ networks
+
+pub async fn networks(ep: &str) -> Result<Vec<protocol::NetworkSummary>, ApiError> {
+    get(&endpoint_url(ep, "networks")).await
+}
+
+pub async fn create_network(
+    ep: &str,
+    network: &protocol::NewNetwork,
+) -> Result<protocol::NetworkSummary, ApiError> {
+    post(&endpoint_url(ep, "networks"), network, On401::SignIn).await
+}
+
+/// Removes a network; 409 while containers are attached.
+pub async fn delete_network(ep: &str, id: &str) -> Result<(), ApiError> {
+    delete(&endpoint_url(ep, &format!("networks/{}", encode(id)))).await
+}
+
+pub async fn connect_network(
+    ep: &str,
+    id: &str,
+    connection: &protocol::NetworkConnection,
+) -> Result<(), ApiError> {
+    let url = endpoint_url(ep, &format!("networks/{}/connect", encode(id)));
+    post_unit(&url, connection).await
+}
+
+pub async fn disconnect_network(
+    ep: &str,
+    id: &str,
+    connection: &protocol::NetworkConnection,
+) -> Result<(), ApiError> {
+    let url = endpoint_url(ep, &format!("networks/{}/disconnect", encode(id)));
+    post_unit(&url, connection).await
+}
+
+// ------------------------------------------------------------ ports, disk
+
+pub async fn ports(ep: &str) -> Result<Vec<protocol::PortMapping>, ApiError> {
+    get(&endpoint_url(ep, "ports")).await
+}
+
+pub async fn disk_usage(ep: &str) -> Result<protocol::DiskUsage, ApiError> {
+    get(&endpoint_url(ep, "disk-usage")).await
+}
+
+// ------------------------------------------------------------ stacks (issue 6)
+
+fn stack_url(ep: &str, name: &str, rest: &str) -> String {
+    let base = endpoint_url(ep, &format!("stacks/{}", encode(name)));
+    if rest.is_empty() {
+        base
+    } else {
+        format!("{base}/{rest}")
+    }
+}
+
+/// A POST whose JSON body may be absent (an empty body means "the default").
+async fn post_maybe<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: Option<&B>,
+) -> Result<T, ApiError> {
+    let body = body.map(to_json).transpose()?;
+    read(send(Request::post(url), body, On401::SignIn).await?).await
+}
+
+/// Two revisions compared: unified diffs of the compose file and the `.env`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StackDiff {
+    pub from: i64,
+    pub to: i64,
+    pub compose: String,
+    pub env: String,
+}
+
+pub async fn stacks(ep: &str) -> Result<Vec<protocol::StackSummary>, ApiError> {
+    get(&endpoint_url(ep, "stacks")).await
+}
+
+pub async fn stack(ep: &str, name: &str) -> Result<protocol::StackDetail, ApiError> {
+    get(&stack_url(ep, name, "")).await
+}
+
+/// Saves a new stack (not started): 201.
+pub async fn create_stack(
+    ep: &str,
+    input: &protocol::StackInput,
+) -> Result<protocol::StackDetail, ApiError> {
+    post(&endpoint_url(ep, "stacks"), input, On401::SignIn).await
+}
+
+/// Saves a new revision of the file and `.env`.
+pub async fn update_stack(
+    ep: &str,
+    name: &str,
+    input: &protocol::StackInput,
+) -> Result<protocol::StackDetail, ApiError> {
+    put(&stack_url(ep, name, ""), input).await
+}
+
+/// Takes the stack down and forgets it; `volumes` removes its volumes too.
+pub async fn delete_stack(ep: &str, name: &str, volumes: bool) -> Result<(), ApiError> {
+    let mut url = stack_url(ep, name, "");
+    if volumes {
+        url.push_str("?volumes=true");
+    }
+    delete(&url).await
+}
+
+pub async fn validate_stack(
+    ep: &str,
+    compose: &str,
+    env: &str,
+) -> Result<protocol::ComposeCheck, ApiError> {
+    let body = protocol::StackInput {
+        name: String::new(),
+        compose: compose.to_owned(),
+        env: env.to_owned(),
+    };
+    post(&endpoint_url(ep, "stacks/validate"), &body, On401::SignIn).await
+}
+
+/// What `up` would do: for the saved file, or for `draft` (unsaved edits).
+pub async fn plan_stack(
+    ep: &str,
+    name: &str,
+    draft: Option<&protocol::StackInput>,
+) -> Result<protocol::StackPlan, ApiError> {
+    post_maybe(&stack_url(ep, name, "plan"), draft).await
+}
+
+/// `restart`, `stop` or `start` every container of the stack (204).
+pub async fn stack_verb(ep: &str, name: &str, verb: &str) -> Result<(), ApiError> {
+    post_empty(&stack_url(ep, name, verb)).await
+}
+
+pub async fn stack_revisions(
+    ep: &str,
+    name: &str,
+) -> Result<Vec<protocol::StackRevision>, ApiError> {
+    get(&stack_url(ep, name, "revisions")).await
+}
+
+pub async fn stack_diff(ep: &str, name: &str, from: i64, to: i64) -> Result<StackDiff, ApiError> {
+    get(&stack_url(ep, name, &format!("diff?from={from}&to={to}"))).await
+}
+
+/// Takes over a stack another tool started. Without `input` berth reads the
+/// compose file the containers' labels name; a 400 asks for it instead.
+pub async fn adopt_stack(
+    ep: &str,
+    name: &str,
+    input: Option<&protocol::StackInput>,
+) -> Result<protocol::StackDetail, ApiError> {
+    post_maybe(&stack_url(ep, name, "adopt"), input).await
+}
+
+/// A `docker run ...` line as a compose file.
+pub async fn compose_from_run(command: &str) -> Result<protocol::ComposeSnippet, ApiError> {
+    let body = protocol::FromCommand {
+        command: command.to_owned(),
+        start: false,
+    };
+    post("/api/v1/compose/from-run", &body, On401::SignIn).await
+}
+
+/// A container's settings as a compose file.
+pub async fn container_compose(ep: &str, id: &str) -> Result<protocol::ComposeSnippet, ApiError> {
+    get(&format!("{}/compose", container_url(ep, id))).await
+}
+
+/// Starts `up` or `down` (`verb`) and hands back the open response, whose
+/// body streams `StackProgress` JSON lines. A refusal before the work starts
+/// (a bad file, a missing revision) comes back as the usual [`ApiError`].
+pub async fn stack_stream<B: Serialize>(
+    ep: &str,
+    name: &str,
+    verb: &str,
+    body: &B,
+) -> Result<Response, ApiError> {
+    send(
+        Request::post(&stack_url(ep, name, verb)),
+        Some(to_json(body)?),
+        On401::SignIn,
+    )
+    .await
+}
+
+// ------------------------------------------------------------ images, registries (issue 5)
+
+fn image_url(ep: &str, id: &str, rest: &str) -> String {
+    let base = endpoint_url(ep, &format!("images/{}", encode(id)));
+    if rest.is_empty() {
+        base
+    } else {
+        format!("{base}/{rest}")
+    }
+}
+
+/// Whether a 401 says the caller's own session (or token) is gone, rather
+/// than a registry refusing a login: berth's auth says "sign in first".
+fn session_gone(error: &ApiError) -> bool {
+    error.status == 401
+        && matches!(
+            error.detail.as_str(),
+            "sign in first" | "the API token is not valid"
+        )
+}
+
+/// [`send`] for calls whose own 401 means "the registry refused the login"
+/// (registries, pull, push): that 401 comes back as an error to show, not a
+/// trip to the sign-in page; one that says the session is gone still is.
+async fn send_no_redirect(
+    builder: RequestBuilder,
+    body: Option<String>,
+) -> Result<Response, ApiError> {
+    let result = send(builder, body, On401::Report).await;
+    if let Err(e) = &result {
+        if session_gone(e) {
+            announce_unauthorized();
+        }
+    }
+    result
+}
+
+/// The error of a failed answer, from its problem+json.
+async fn failure(response: Response) -> ApiError {
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let error = match serde_json::from_str::<Problem>(&text) {
+        Ok(problem) => ApiError {
+            status,
+            title: problem.title,
+            detail: problem.detail,
+        },
+        Err(_) => {
+            let title = match response.status_text() {
+                t if t.is_empty() => format!("HTTP {status}"),
+                t => t,
+            };
+            ApiError {
+                status,
+                detail: title.clone(),
+                title,
+            }
+        }
+    };
+    if session_gone(&error) {
+        announce_unauthorized();
+    }
+    error
+}
+
+/// Sends a file or bytes (a tar) as the body.
+async fn send_archive(url: &str, body: &wasm_bindgen::JsValue) -> Result<Response, ApiError> {
+    let request = Request::post(url)
+        .credentials(RequestCredentials::SameOrigin)
+        .header("Accept", "application/json, application/x-ndjson")
+        .header("Content-Type", "application/x-tar")
+        .body(body.clone())
+        .map_err(ApiError::network)?;
+    let response = request.send().await.map_err(ApiError::network)?;
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(failure(response).await)
+    }
+}
+
+pub async fn images(ep: &str) -> Result<Vec<protocol::ImageSummary>, ApiError> {
+    get(&endpoint_url(ep, "images")).await
+}
+
+/// One image by id, id prefix or reference.
+pub async fn image(ep: &str, id: &str) -> Result<protocol::ImageDetail, ApiError> {
+    get(&image_url(ep, id, "")).await
+}
+
+/// Removes an image (or the tag named); 409 names the containers that use
+/// it unless `force`.
+pub async fn remove_image(
+    ep: &str,
+    id: &str,
+    force: bool,
+) -> Result<protocol::ImageRemoval, ApiError> {
+    let mut url = image_url(ep, id, "");
+    if force {
+        url.push_str("?force=true");
+    }
+    read(send(Request::delete(&url), None, On401::SignIn).await?).await
+}
+
+pub async fn tag_image(
+    ep: &str,
+    id: &str,
+    reference: &str,
+) -> Result<protocol::TaggedImage, ApiError> {
+    let body = protocol::ImageReference {
+        reference: reference.to_owned(),
+    };
+    post(&image_url(ep, id, "tag"), &body, On401::SignIn).await
+}
+
+/// Removes dangling images, or with `all` every image no container uses.
+pub async fn prune_images(ep: &str, all: bool) -> Result<protocol::ImagePruneReport, ApiError> {
+    let url = endpoint_url(ep, if all { "images/prune?all=true" } else { "images/prune" });
+    read(send(Request::post(&url), None, On401::SignIn).await?).await
+}
+
+/// Where the browser downloads the image as a tar (`docker save`); the
+/// session cookie goes with a plain link.
+pub fn image_export_url(ep: &str, id: &str) -> String {
+    image_url(ep, id, "export")
+}
+
+/// Loads the images of a `docker save` archive (a `File` or bytes).
+pub async fn import_images(
+    ep: &str,
+    archive: &wasm_bindgen::JsValue,
+) -> Result<protocol::ImportReport, ApiError> {
+    read(send_archive(&endpoint_url(ep, "images/import"), archive).await?).await
+}
+
+/// Builds an image from a build context (a tar, gzip allowed, as a `File`
+/// or bytes); the progress streams back.
+pub async fn build_image(
+    ep: &str,
+    options: &protocol::BuildOptions,
+    context: &wasm_bindgen::JsValue,
+) -> Result<crate::components::progress::ProgressStream, ApiError> {
+    let mut query: Vec<String> = Vec::new();
+    let mut add = |key: &str, value: &str| query.push(format!("{key}={}", encode(value)));
+    for (key, value) in [
+        ("tag", &options.tag),
+        ("dockerfile", &options.dockerfile),
+        ("target", &options.target),
+        ("buildargs", &options.buildargs),
+    ] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            add(key, value);
+        }
+    }
+    if options.nocache {
+        add("nocache", "true");
+    }
+    if options.pull {
+        add("pull", "true");
+    }
+    let mut url = endpoint_url(ep, "images/build");
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(&query.join("&"));
+    }
+    crate::components::progress::ProgressStream::new(send_archive(&url, context).await?)
+}
+
+/// Pulls an image with per-layer progress, using berth's login for its
+/// registry; a refused login is the last line, not a sign-in redirect.
+pub async fn pull_image(
+    ep: &str,
+    reference: &str,
+) -> Result<crate::components::progress::ProgressStream, ApiError> {
+    let body = protocol::ImageReference {
+        reference: reference.to_owned(),
+    };
+    let url = endpoint_url(ep, "images/pull");
+    let response = send_no_redirect(Request::post(&url), Some(to_json(&body)?)).await?;
+    crate::components::progress::ProgressStream::new(response)
+}
+
+/// Pushes an image as `reference` (tagging it so first).
+pub async fn push_image(
+    ep: &str,
+    id: &str,
+    reference: &str,
+) -> Result<crate::components::progress::ProgressStream, ApiError> {
+    let body = protocol::ImageReference {
+        reference: reference.to_owned(),
+    };
+    let url = image_url(ep, id, "push");
+    let response = send_no_redirect(Request::post(&url), Some(to_json(&body)?)).await?;
+    crate::components::progress::ProgressStream::new(response)
+}
+
+pub async fn registries() -> Result<Vec<protocol::Registry>, ApiError> {
+    get("/api/v1/registries").await
+}
+
+/// Keeps a registry login after the registry accepted it; a refused one is
+/// a 401 whose detail says why (shown by the form, no sign-in redirect).
+pub async fn create_registry(
+    registry: &protocol::NewRegistry,
+) -> Result<protocol::Registry, ApiError> {
+    let response =
+        send_no_redirect(Request::post("/api/v1/registries"), Some(to_json(registry)?)).await?;
+    read(response).await
+}
+
+pub async fn delete_registry(id: i64) -> Result<(), ApiError> {
+    delete(&format!("/api/v1/registries/{id}")).await
+}
+
+/// Logs in with a kept login; 401 when the registry refuses it.
+pub async fn test_registry(id: i64) -> Result<protocol::RegistryCheck, ApiError> {
+    let url = format!("/api/v1/registries/{id}/test");
+    read(send_no_redirect(Request::post(&url), None).await?).await
+}

@@ -22,8 +22,11 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use crate::components::{layout::Shell, modal::ConfirmHost, toast::ToastHost};
 use crate::pages::{
     container::ContainerPage, containers::ContainersPage, home::Home, host::HostPage,
-    login::LoginPage, not_found::NotFound, setup::SetupPage, tokens::TokensPage, users::UsersPage,
+    login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage,
+    run::RunPage, setup::SetupPage, tokens::TokensPage, users::UsersPage, volumes::VolumesPage,
 };
+// issue 6: stacks.
+use crate::pages::{stack::StackPage, stack_new::NewStackPage, stacks::StacksPage};
 use crate::state::{now_secs, use_app, AppState};
 
 #[wasm_bindgen(start)]
@@ -39,6 +42,8 @@ pub fn start() {
 fn App() -> impl IntoView {
     let app = AppState::new();
     provide_context(app);
+    // issue 4: one events WebSocket for the shown endpoint (live::use_changes).
+    live::provide_live();
     set_interval(move || app.now.set(now_secs()), Duration::from_secs(30));
 
     view! {
@@ -50,8 +55,15 @@ fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("/endpoints/:ep/containers") view=ContainersPage/>
+                    <Route path=path!("/endpoints/:ep/containers/new") view=RunPage/>
                     <Route path=path!("/endpoints/:ep/containers/:id") view=ContainerPage/>
                     <Route path=path!("/endpoints/:ep/host") view=HostPage/>
+                    <Route path=path!("/endpoints/:ep/volumes") view=VolumesPage/>
+                    <Route path=path!("/endpoints/:ep/networks") view=NetworksPage/>
+                    <Route path=path!("/endpoints/:ep/ports") view=PortsPage/>
+                    <Route path=path!("/endpoints/:ep/stacks") view=StacksPage/>
+                    <Route path=path!("/endpoints/:ep/stacks/new") view=NewStackPage/>
+                    <Route path=path!("/endpoints/:ep/stacks/:name") view=StackPage/>
                     <Route path=path!("/endpoints/:ep") view=Home/>
                     <Route path=path!("/settings/users") view=UsersPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>

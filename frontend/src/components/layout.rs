@@ -19,12 +19,34 @@ use crate::state::{local_storage_set, use_app, AppState};
 /// it before the app paints.
 const THEME_KEY: &str = "berth-theme";
 
+/// Line icons for the sections issue 3 added (after Feather's, MIT), drawn
+/// like [`Icon`]'s: decorative, `currentColor`.
+pub const VOLUMES_ICON: &str = "M3 5a9 3 0 1 0 18 0 9 3 0 1 0-18 0M21 12c0 1.66-4 3-9 3s-9-1.34-9-3M3 5v14c0 1.66 4 3 9 3s9-1.34 9-3V5";
+pub const NETWORKS_ICON: &str = "M9 2h6v6H9zM2 16h6v6H2zM16 16h6v6h-6zM12 8v4M5 16v-4h14v4";
+pub const PORTS_ICON: &str = "M12 22v-5M9 8V2M15 8V2M18 8v5a6 6 0 0 1-6 6 6 6 0 0 1-6-6V8z";
+/// Three dots: the "More" menu of a row.
+pub const MORE_ICON: &str = "M11 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M18 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M4 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0";
+/// Two bars: pause.
+pub const PAUSE_ICON: &str = "M6 4h4v16H6zM14 4h4v16h-4z";
+
+/// An icon from its SVG path.
+pub fn line_icon(path: &'static str) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d=path></path>
+        </svg>
+    }
+}
+
 /// The part of the app a path shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Containers,
     Container,
     Host,
+    Volumes,
+    Networks,
+    Ports,
     Users,
     Tokens,
     Other,
@@ -49,6 +71,9 @@ fn place(path: &str) -> Place {
         ["endpoints", ep, "containers"] => (Some(*ep), Section::Containers),
         ["endpoints", ep, "containers", _] => (Some(*ep), Section::Container),
         ["endpoints", ep, "host"] => (Some(*ep), Section::Host),
+        ["endpoints", ep, "volumes"] => (Some(*ep), Section::Volumes),
+        ["endpoints", ep, "networks"] => (Some(*ep), Section::Networks),
+        ["endpoints", ep, "ports"] => (Some(*ep), Section::Ports),
         ["endpoints", ep, ..] => (Some(*ep), Section::Other),
         ["settings", "users"] => (None, Section::Users),
         ["settings", "tokens"] => (None, Section::Tokens),
@@ -214,6 +239,8 @@ fn Frame() -> impl IntoView {
                     <UserMenu/>
                 </header>
                 <main id="main" class="content" tabindex="-1">
+                    // issue 4: the endpoint-down banner (live.rs).
+                    {crate::live::endpoint_banner()}
                     <Outlet/>
                 </main>
             </div>
@@ -252,6 +279,18 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                 <A href=move || endpoint_path(&endpoint.get(), "containers") attr:class="nav-link">
                     {Icon::Containers.view()}
                     <span>"Containers"</span>
+                </A>
+                <A href=move || endpoint_path(&endpoint.get(), "volumes") attr:class="nav-link">
+                    {line_icon(VOLUMES_ICON)}
+                    <span>"Volumes"</span>
+                </A>
+                <A href=move || endpoint_path(&endpoint.get(), "networks") attr:class="nav-link">
+                    {line_icon(NETWORKS_ICON)}
+                    <span>"Networks"</span>
+                </A>
+                <A href=move || endpoint_path(&endpoint.get(), "ports") attr:class="nav-link">
+                    {line_icon(PORTS_ICON)}
+                    <span>"Ports"</span>
                 </A>
                 <div class="nav-label">"Settings"</div>
                 <Show when=move || admin.get()>
@@ -294,6 +333,9 @@ fn EndpointSwitcher(endpoint: Memo<String>, section: Memo<Section>) -> impl Into
     };
     let target_section = move || match section.get() {
         Section::Host => "host",
+        Section::Volumes => "volumes",
+        Section::Networks => "networks",
+        Section::Ports => "ports",
         _ => "containers",
     };
     view! {
@@ -377,6 +419,18 @@ fn Breadcrumb(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                 (app.crumb.get().unwrap_or_else(|| "…".into()), None),
             ],
             Section::Host => vec![(endpoint_name(), Some(containers)), ("Host".into(), None)],
+            Section::Volumes => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Volumes".into(), None),
+            ],
+            Section::Networks => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Networks".into(), None),
+            ],
+            Section::Ports => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Ports".into(), None),
+            ],
             Section::Users => vec![("Settings".into(), None), ("Users".into(), None)],
             Section::Tokens => vec![("Settings".into(), None), ("Tokens".into(), None)],
             Section::Other => vec![],
@@ -431,6 +485,9 @@ fn SearchBox(
         Section::Containers => "Filter containers",
         Section::Users => "Filter users",
         Section::Tokens => "Filter tokens",
+        Section::Volumes => "Filter volumes",
+        Section::Networks => "Filter networks",
+        Section::Ports => "Filter ports",
         _ => "Search containers",
     };
     let on_key = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
@@ -443,7 +500,12 @@ fn SearchBox(
         "Enter"
             if !matches!(
                 section.get_untracked(),
-                Section::Containers | Section::Users | Section::Tokens
+                Section::Containers
+                    | Section::Users
+                    | Section::Tokens
+                    | Section::Volumes
+                    | Section::Networks
+                    | Section::Ports
             ) =>
         {
             let q = app.search.get_untracked();

@@ -3,10 +3,16 @@
 
 pub mod badge;
 pub mod copy;
+pub mod diff;
 pub mod format;
 pub mod icons;
 pub mod layout;
+pub mod logs;
 pub mod modal;
+pub mod progress;
 pub mod remote;
+pub mod stats;
 pub mod table;
+pub mod terminal;
 pub mod toast;
+pub mod yaml_editor;

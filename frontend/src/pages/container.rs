@@ -1,12 +1,15 @@
 //! `/endpoints/{ep}/containers/{id}`: one container, with its actions and
-//! the tabs Overview and Inspect.
+//! the tabs Overview, Logs, Terminal, Stats and Inspect. Engine events about
+//! containers refresh it in place; the live tabs (logs, terminal, stats)
+//! keep their streams while it does.
 
-use leptos::{ev, prelude::*};
+use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::{
     hooks::{use_navigate, use_params_map},
     NavigateOptions,
 };
-use protocol::ContainerDetail;
+use protocol::{ContainerDetail, ContainerState};
+use wasm_bindgen::JsValue;
 
 use crate::api::{self, ContainerAction};
 use crate::components::{
@@ -15,23 +18,38 @@ use crate::components::{
     format::{exact, parse_time, RelativeTime},
     icons::Icon,
     layout::endpoint_path,
+    logs::{line_icon, LogSource, LogView, PAUSE},
     remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    stats::ContainerStats,
+    terminal::ExecTerminal,
 };
+use crate::live::use_changes;
 use crate::pages::containers::{confirm_remove, is_running, page_host, run_action, Busy, Ports};
-use crate::state::use_app;
+use crate::state::{use_app, AppState};
+
+/// A pencil (Feather's "edit-2", MIT).
+const EDIT: &str = "M17 3a2.85 2.83 0 1 1 4 4L7.5 20.5 2 22l1.5-5.5L17 3z";
+/// A tag with a cursor (Feather's "type", MIT), for Rename.
+const RENAME: &str = "M4 7V4h16v3M9 20h6M12 4v16";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Overview,
+    Logs,
+    Terminal,
+    Stats,
     Inspect,
 }
 
 impl Tab {
-    const ALL: [Tab; 2] = [Tab::Overview, Tab::Inspect];
+    const ALL: [Tab; 5] = [Tab::Overview, Tab::Logs, Tab::Terminal, Tab::Stats, Tab::Inspect];
 
     fn label(self) -> &'static str {
         match self {
             Tab::Overview => "Overview",
+            Tab::Logs => "Logs",
+            Tab::Terminal => "Terminal",
+            Tab::Stats => "Stats",
             Tab::Inspect => "Inspect",
         }
     }
@@ -39,8 +57,40 @@ impl Tab {
     fn slug(self) -> &'static str {
         match self {
             Tab::Overview => "overview",
+            Tab::Logs => "logs",
+            Tab::Terminal => "terminal",
+            Tab::Stats => "stats",
             Tab::Inspect => "inspect",
         }
+    }
+
+    /// The tab named by `?tab=` in the address, so a tab can be linked to
+    /// and survives a reload.
+    fn from_location() -> Tab {
+        let search = window().location().search().unwrap_or_default();
+        let wanted = search
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("tab="))
+            .unwrap_or_default();
+        Tab::ALL
+            .into_iter()
+            .find(|t| t.slug() == wanted)
+            .unwrap_or(Tab::Overview)
+    }
+}
+
+/// Puts the tab in the address without a navigation.
+fn remember_tab(tab: Tab) {
+    let location = window().location();
+    let path = location.pathname().unwrap_or_default();
+    let url = if tab == Tab::Overview {
+        path
+    } else {
+        format!("{path}?tab={}", tab.slug())
+    };
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
 }
 
@@ -56,8 +106,50 @@ pub fn ContainerPage() -> impl IntoView {
         let (ep, id) = (ep.get(), id.get());
         async move { api::container(&ep, &id).await }
     });
-    let tab = RwSignal::new(Tab::Overview);
+    // Engine events about containers (also from the docker CLI) refresh the
+    // page in place; the tabs keep their streams.
+    let changes = use_changes(&["container"]);
+    Effect::new(move |before: Option<u64>| {
+        let now = changes.get();
+        if before.is_some_and(|b| b != now) {
+            detail.reload();
+        }
+        now
+    });
+    let tab = RwSignal::new(Tab::from_location());
+    Effect::new(move |before: Option<Tab>| {
+        let now = tab.get();
+        if before.is_some_and(|b| b != now) {
+            remember_tab(now);
+        }
+        now
+    });
     let busy: Busy = RwSignal::new(Vec::new());
+
+    // What the live tabs follow, as small memos: a reload that changes
+    // nothing they use does not touch them.
+    let name = Memo::new(move |_| {
+        detail.value.with(|v| match v {
+            Some(Ok(d)) => d.name.clone(),
+            _ => String::new(),
+        })
+    });
+    let running = Memo::new(move |_| {
+        detail
+            .value
+            .with(|v| matches!(v, Some(Ok(d)) if d.state.running))
+    });
+    let execable = Memo::new(move |_| {
+        detail
+            .value
+            .with(|v| matches!(v, Some(Ok(d)) if d.state.running && !d.state.paused && !d.state.restarting))
+    });
+    let started = Memo::new(move |_| {
+        detail.value.with(|v| match v {
+            Some(Ok(d)) if d.state.running => d.state.started_at.clone(),
+            _ => String::new(),
+        })
+    });
 
     // The breadcrumb names the container once it is known.
     Effect::new(move |_| {
@@ -68,6 +160,38 @@ pub fn ContainerPage() -> impl IntoView {
         app.crumb.set(Some(name.unwrap_or_else(|| id.get())));
     });
     on_cleanup(move || app.crumb.set(None));
+
+    let panel = move || {
+        let (ep_now, id_now) = (ep.get(), id.get());
+        match tab.get() {
+            Tab::Overview => (move || {
+                detail.value.with(|v| match v {
+                    Some(Ok(d)) => overview(d).into_any(),
+                    _ => ().into_any(),
+                })
+            })
+            .into_any(),
+            Tab::Inspect => (move || {
+                detail.value.with(|v| match v {
+                    Some(Ok(d)) => inspect(d).into_any(),
+                    _ => ().into_any(),
+                })
+            })
+            .into_any(),
+            Tab::Logs => {
+                let label = format!("Log of {}", name.get_untracked());
+                view! {
+                    <LogView ep=ep_now source=LogSource::Container(id_now) label=label started=started/>
+                }
+                .into_any()
+            }
+            Tab::Terminal => view! {
+                <ExecTerminal ep=ep_now id=id_now name=name.get_untracked() running=execable/>
+            }
+            .into_any(),
+            Tab::Stats => view! { <ContainerStats ep=ep_now id=id_now running=running/> }.into_any(),
+        }
+    };
 
     move || {
         match detail.phase.get() {
@@ -91,7 +215,7 @@ pub fn ContainerPage() -> impl IntoView {
         .into_any(),
         Phase::Ready => view! {
             <div class="page">
-                <Header detail=detail ep=ep busy=busy/>
+                <Header detail=detail ep=ep id=id busy=busy/>
                 <Tabs tab=tab/>
                 <div
                     class="tab-panel"
@@ -99,15 +223,7 @@ pub fn ContainerPage() -> impl IntoView {
                     id=move || format!("panel-{}", tab.get().slug())
                     aria-labelledby=move || format!("tab-{}", tab.get().slug())
                 >
-                    {move || {
-                        detail.value.with(|v| match v {
-                            Some(Ok(d)) => match tab.get() {
-                                Tab::Overview => overview(d).into_any(),
-                                Tab::Inspect => inspect(d).into_any(),
-                            },
-                            _ => ().into_any(),
-                        })
-                    }}
+                    {panel}
                 </div>
             </div>
         }
@@ -116,10 +232,39 @@ pub fn ContainerPage() -> impl IntoView {
     }
 }
 
+/// Pauses or unpauses, then calls `done`; failures become a toast.
+fn run_verb(
+    app: AppState,
+    busy: Busy,
+    (ep, id, name): (String, String, String),
+    verb: &'static str,
+    done_word: &'static str,
+    done: impl FnOnce() + 'static,
+) {
+    busy.update(|b| b.push(id.clone()));
+    spawn_local(async move {
+        let result = api::container_verb(&ep, &id, verb).await;
+        busy.update(|b| b.retain(|x| x != &id));
+        match result {
+            Ok(()) => app.toasts.success(format!("{name} {done_word}")),
+            Err(e) => app
+                .toasts
+                .error(format!("Could not {verb} {name}: {}", e.message())),
+        }
+        done();
+    });
+}
+
 #[component]
-fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl IntoView {
+fn Header(
+    detail: Remote<ContainerDetail>,
+    ep: Memo<String>,
+    id: Memo<String>,
+    busy: Busy,
+) -> impl IntoView {
     let app = use_app();
     let navigate = use_navigate();
+    let renaming = RwSignal::new(false);
     let facts = Memo::new(move |_| {
         detail.value.with(|v| match v {
             Some(Ok(d)) => Some((
@@ -132,9 +277,10 @@ fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl
             _ => None,
         })
     });
-    move || {
+    let head = move || {
         let (id, name, state, health, project) = facts.get()?;
         let running = is_running(state);
+        let paused = state == ContainerState::Paused;
         let waiting = {
             let id = id.clone();
             move || busy.with(|b| b.contains(&id))
@@ -152,6 +298,22 @@ fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl
                 >
                     {icon.view()}
                     <span>{action.label()}</span>
+                </button>
+            }
+        };
+        let verb_button = |verb: &'static str, word: &'static str, done: &'static str, icon: AnyView| {
+            let target = (ep.get_untracked(), id.clone(), name.clone());
+            let label = format!("{word} {name}");
+            view! {
+                <button
+                    type="button"
+                    class="btn"
+                    aria-label=label
+                    disabled=waiting.clone()
+                    on:click=move |_| run_verb(app, busy, target.clone(), verb, done, move || detail.reload())
+                >
+                    {icon}
+                    <span>{word}</span>
                 </button>
             }
         };
@@ -176,6 +338,12 @@ fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl
                 )
             }
         };
+        let from = |mode: &str| {
+            endpoint_path(
+                &ep.get_untracked(),
+                &format!("containers/new?from={}&mode={mode}", String::from(js_sys::encode_uri_component(&id))),
+            )
+        };
         Some(view! {
             <div class="page-head">
                 <div class="title-row">
@@ -192,6 +360,26 @@ fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl
                     {(!running).then(|| button(ContainerAction::Start, Icon::Play))}
                     {running.then(|| button(ContainerAction::Stop, Icon::Stop))}
                     {running.then(|| button(ContainerAction::Restart, Icon::Restart))}
+                    {(running && !paused).then(|| verb_button("pause", "Pause", "paused", line_icon(PAUSE).into_any()))}
+                    {paused.then(|| verb_button("unpause", "Unpause", "unpaused", Icon::Play.view().into_any()))}
+                    <button
+                        type="button"
+                        class="btn"
+                        aria-label=format!("Rename {name}")
+                        disabled=waiting.clone()
+                        on:click=move |_| renaming.set(true)
+                    >
+                        {line_icon(RENAME)}
+                        <span>"Rename"</span>
+                    </button>
+                    <a class="btn" href=from("duplicate") aria-label=format!("Duplicate {name}") title="Run a new container with these settings">
+                        {Icon::Copy.view()}
+                        <span>"Duplicate"</span>
+                    </a>
+                    <a class="btn" href=from("edit") aria-label=format!("Edit {name}") title="Change the settings: the container is recreated">
+                        {line_icon(EDIT)}
+                        <span>"Edit"</span>
+                    </a>
                     <button
                         type="button"
                         class="btn btn-danger-outline"
@@ -208,6 +396,126 @@ fn Header(detail: Remote<ContainerDetail>, ep: Memo<String>, busy: Busy) -> impl
                 </div>
             </div>
         })
+    };
+    view! {
+        {head}
+        <RenameDialog open=renaming detail=detail ep=ep id=id/>
+    }
+}
+
+/// "Rename web-1": a dialog with the new name; the server's refusal shows
+/// under the field.
+#[component]
+fn RenameDialog(
+    open: RwSignal<bool>,
+    detail: Remote<ContainerDetail>,
+    ep: Memo<String>,
+    id: Memo<String>,
+) -> impl IntoView {
+    let app = use_app();
+    let navigate = use_navigate();
+    let dialog = NodeRef::<html::Dialog>::new();
+    let input = NodeRef::<html::Input>::new();
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let current = Memo::new(move |_| {
+        detail.value.with(|v| match v {
+            Some(Ok(d)) => Some((d.id.clone(), d.name.clone())),
+            _ => None,
+        })
+    });
+    Effect::new(move |_| {
+        let wanted = open.get();
+        let Some(dialog) = dialog.get() else { return };
+        if wanted && !dialog.open() {
+            value.set(current.get_untracked().map(|(_, n)| n).unwrap_or_default());
+            error.set(None);
+            let _ = dialog.show_modal();
+            if let Some(input) = input.get_untracked() {
+                let _ = input.focus();
+                input.select();
+            }
+        } else if !wanted && dialog.open() {
+            dialog.close();
+        }
+    });
+    let submit = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some((full_id, old)) = current.get_untracked() else {
+            return;
+        };
+        let new_name = value.get_untracked().trim().trim_start_matches('/').to_owned();
+        if new_name.is_empty() {
+            error.set(Some("Give the container a name.".into()));
+            return;
+        }
+        if new_name == old {
+            open.set(false);
+            return;
+        }
+        saving.set(true);
+        let (ep_now, route_id) = (ep.get_untracked(), id.get_untracked());
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let result = api::rename_container(&ep_now, &full_id, &new_name).await;
+            saving.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    app.toasts.success(format!("Renamed {old} to {new_name}"));
+                    // The address may have named the container by its old name.
+                    if route_id != full_id {
+                        let url = endpoint_path(&ep_now, &format!("containers/{full_id}"));
+                        navigate(
+                            &url,
+                            NavigateOptions {
+                                replace: true,
+                                ..NavigateOptions::default()
+                            },
+                        );
+                    } else {
+                        detail.reload();
+                    }
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+        });
+    };
+    view! {
+        <dialog
+            node_ref=dialog
+            class="modal"
+            aria-labelledby="rename-title"
+            on:close=move |_| open.set(false)
+        >
+            <form class="form" on:submit=submit novalidate>
+                <h2 id="rename-title" class="modal-title">
+                    {move || format!("Rename {}", current.get().map(|(_, n)| n).unwrap_or_default())}
+                </h2>
+                <div class="field">
+                    <label for="rename-name">"New name"</label>
+                    <input
+                        id="rename-name"
+                        node_ref=input
+                        class="input mono"
+                        type="text"
+                        autocomplete="off"
+                        spellcheck="false"
+                        required
+                        aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                        aria-describedby="rename-error"
+                        prop:value=value
+                        on:input=move |ev| value.set(event_target_value(&ev))
+                    />
+                    <p id="rename-error" class="field-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+                </div>
+                <div class="modal-actions">
+                    <button type="button" class="btn" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="btn btn-primary" disabled=saving>"Rename"</button>
+                </div>
+            </form>
+        </dialog>
     }
 }
 
