@@ -115,6 +115,8 @@ pub struct StackPlan {
 pub enum StackProgress {
     Step { action: PlanAction, kind: String, name: String, service: Option<String> },
     Waiting { service: String, condition: String },
+    /// A line of a service's image build or pull.
+    Log { service: String, text: String },
     Done { changed: usize },
     Error { service: Option<String>, message: String },
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, RequestExt};
@@ -25,7 +25,7 @@ use protocol::{
 };
 use serde::Deserialize;
 
-use super::{AppPath, Route};
+use super::{with_body_limit, AppPath, Route};
 use crate::auth::policy::AuditTarget;
 use crate::auth::Access;
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
@@ -70,11 +70,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// Lets a route take a body up to `limit` bytes instead of the API's JSON limit.
-fn with_body_limit(mut route: Route, limit: usize) -> Route {
-    route.handler = route.handler.layer(DefaultBodyLimit::max(limit));
-    route
-}
 
 // ---------------------------------------------------------------- reads
 

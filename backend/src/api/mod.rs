@@ -120,6 +120,12 @@ impl Route {
     }
 }
 
+/// Lets a route take a body up to `limit` bytes instead of the API's JSON limit.
+pub fn with_body_limit(mut route: Route, limit: usize) -> Route {
+    route.handler = route.handler.layer(DefaultBodyLimit::max(limit));
+    route
+}
+
 /// Every route berth serves, in one list.
 pub fn all_routes() -> Vec<Route> {
     [

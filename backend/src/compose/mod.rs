@@ -3,6 +3,7 @@
 //! `docker compose` does so the CLI and berth see the same stacks.
 
 pub mod apply;
+pub mod build;
 pub mod diff;
 pub mod emit;
 pub mod interpolate;

@@ -227,11 +227,23 @@ pub async fn plan(
                             | ContainerState::Restarting
                             | ContainerState::Paused
                     );
-                    let reasons = if old.labels.get(HASH_LABEL) == Some(&want.hash) {
+                    // A rebuilt or newly pulled image under the same name
+                    // counts, as it does for compose.
+                    let running_image = engine
+                        .inspect_container(&old.id)
+                        .await
+                        .map(|d| d.image_id)
+                        .unwrap_or_default();
+                    let current_image = engine.image_id(&want.spec.image).await;
+                    let image_moved = current_image.is_some_and(|id| id != running_image);
+                    let mut reasons = if old.labels.get(HASH_LABEL) == Some(&want.hash) {
                         Vec::new()
                     } else {
                         differences(engine, &old, &want).await?
                     };
+                    if image_moved && !reasons.iter().any(|r| r == "image") {
+                        reasons.insert(0, "image".to_string());
+                    }
                     if !reasons.is_empty() {
                         ContainerChange::Recreate { old, want, reasons }
                     } else if running {

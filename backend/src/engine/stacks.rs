@@ -305,6 +305,16 @@ impl Engine {
         ))
     }
 
+    /// The id of the image a reference names now, if it is here.
+    pub async fn image_id(&self, reference: &str) -> Option<String> {
+        let docker = self.docker().await.ok()?;
+        docker
+            .inspect_image(reference)
+            .await
+            .ok()
+            .and_then(|i| i.id)
+    }
+
     /// The environment an image sets, to tell it apart from a service's own.
     pub async fn image_env(&self, image: &str) -> Vec<String> {
         let Ok(docker) = self.docker().await else {

@@ -574,3 +574,151 @@ async fn run_lines_and_containers_become_compose_services() {
         .expect("check");
     assert!(check.ok, "{check:?}");
 }
+
+fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, body) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, body.as_bytes())
+            .expect("append");
+    }
+    b.into_inner().expect("tar")
+}
+
+#[tokio::test]
+async fn services_with_build_are_built_from_the_uploaded_files_and_rebuilt_on_change() {
+    let (_app, admin) = TestApp::start_set_up().await;
+    let name = project_name("built");
+    let _cleanup = ProjectCleanup(name.clone());
+    let compose =
+        "services:\n  app:\n    build:\n      context: ./app\n      args:\n        GREETING: hi\n"
+            .to_string();
+    assert_eq!(
+        admin
+            .post_json(S, &json!({"name": name, "compose": compose}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let dockerfile = format!("FROM {TEST_IMAGE}\nARG GREETING\nCOPY hello.txt /hello.txt\nRUN echo \"$GREETING\" > /greeting\nCMD [\"sh\", \"-c\", \"cat /greeting /hello.txt; exec sleep 600\"]\n");
+
+    // Nothing is there to build yet: a clear error naming the service.
+    let lines = progress(&admin, &format!("{S}/{name}/up"), json!({})).await;
+    match lines.last() {
+        Some(StackProgress::Error { service, message }) => {
+            assert_eq!(service.as_deref(), Some("app"));
+            assert!(message.contains("upload the stack's files"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let r = admin
+        .client
+        .put(format!("{}{S}/{name}/files", admin.base))
+        .body(tar_of(&[
+            ("app/Dockerfile", &dockerfile),
+            ("app/hello.txt", "version one\n"),
+        ]))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    let lines = progress(&admin, &format!("{S}/{name}/up"), json!({})).await;
+    assert_done(&lines);
+    assert!(lines.iter().any(|l| matches!(l, StackProgress::Log { service, text } if service == "app" && text.starts_with("Step 1/"))), "{lines:?}");
+    let container = format!("{name}-app-1");
+    let first: ContainerDetail = admin
+        .get_json(&format!("/api/v1/endpoints/local/containers/{container}"))
+        .await;
+    assert_eq!(first.image, format!("{name}-app"));
+    let mut out = String::new();
+    for _ in 0..30 {
+        out = admin
+            .get(&format!(
+                "/api/v1/endpoints/local/containers/{container}/logs"
+            ))
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        if out.contains("version one") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(out, "hi\nversion one\n");
+
+    // New files: the next up rebuilds and recreates because the image moved.
+    admin
+        .client
+        .put(format!("{}{S}/{name}/files", admin.base))
+        .body(tar_of(&[("app/hello.txt", "version two\n")]))
+        .send()
+        .await
+        .expect("upload");
+    assert_done(&progress(&admin, &format!("{S}/{name}/up"), json!({})).await);
+    let second: ContainerDetail = admin
+        .get_json(&format!("/api/v1/endpoints/local/containers/{container}"))
+        .await;
+    assert_ne!(second.id, first.id, "recreated on the new image");
+    assert_ne!(second.image_id, first.image_id);
+
+    // An upload cannot write outside the stack's folder.
+    let r = admin
+        .client
+        .put(format!("{}{S}/{name}/files", admin.base))
+        .body(tar_with_raw_path("../escape.txt"))
+        .send()
+        .await
+        .expect("upload");
+    let detail = expect_problem(r, StatusCode::BAD_REQUEST).await;
+    assert!(detail.contains("outside the stack's folder"), "{detail}");
+    let _ = bollard_cleanup_image(&format!("{name}-app")).await;
+}
+
+/// A tar whose one entry has exactly `path` as its name (the tar crate's
+/// builder refuses `..`, as it should; an attacker's tool would not).
+fn tar_with_raw_path(path: &str) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..path.len()].copy_from_slice(path.as_bytes());
+    header[100..108].copy_from_slice(b"0000644\0");
+    header[108..116].copy_from_slice(b"0000000\0");
+    header[116..124].copy_from_slice(b"0000000\0");
+    header[124..136].copy_from_slice(b"00000000002\0");
+    header[136..148].copy_from_slice(b"00000000000\0");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut out = header.to_vec();
+    let mut data = [0u8; 512];
+    data[..2].copy_from_slice(b"x\n");
+    out.extend_from_slice(&data);
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+async fn bollard_cleanup_image(reference: &str) -> Result<(), bollard::errors::Error> {
+    engine()
+        .await
+        .remove_image(
+            reference,
+            Some(bollard::query_parameters::RemoveImageOptions {
+                force: true,
+                ..Default::default()
+            }),
+            None,
+        )
+        .await
+        .map(|_| ())
+}
