@@ -27,6 +27,10 @@ use crate::pages::{
 };
 // issue 6: stacks.
 use crate::pages::{stack::StackPage, stack_new::NewStackPage, stacks::StacksPage};
+// issue 5: images, build, registries.
+use crate::pages::{
+    build::BuildPage, image::ImagePage, images::ImagesPage, registries::RegistriesPage,
+};
 use crate::state::{now_secs, use_app, AppState};
 
 #[wasm_bindgen(start)]
@@ -58,6 +62,9 @@ fn App() -> impl IntoView {
                     <Route path=path!("/endpoints/:ep/containers/new") view=RunPage/>
                     <Route path=path!("/endpoints/:ep/containers/:id") view=ContainerPage/>
                     <Route path=path!("/endpoints/:ep/host") view=HostPage/>
+                    <Route path=path!("/endpoints/:ep/images") view=ImagesPage/>
+                    <Route path=path!("/endpoints/:ep/images/build") view=BuildPage/>
+                    <Route path=path!("/endpoints/:ep/images/:id") view=ImagePage/>
                     <Route path=path!("/endpoints/:ep/volumes") view=VolumesPage/>
                     <Route path=path!("/endpoints/:ep/networks") view=NetworksPage/>
                     <Route path=path!("/endpoints/:ep/ports") view=PortsPage/>
@@ -67,6 +74,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/endpoints/:ep") view=Home/>
                     <Route path=path!("/settings/users") view=UsersPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
+                    <Route path=path!("/settings/registries") view=RegistriesPage/>
                     <Route path=path!("/*any") view=NotFound/>
                 </ParentRoute>
             </Routes>

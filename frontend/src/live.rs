@@ -56,7 +56,10 @@ pub enum SocketEvent {
     /// The socket closed. `opened` says whether it ever opened: a refused
     /// upgrade (401, 403, 400, 404) closes before it does, and the browser
     /// does not let a page read why.
-    Closed { opened: bool, code: u16 },
+    Closed {
+        opened: bool,
+        code: u16,
+    },
 }
 
 /// A WebSocket with its handlers. Dropping it closes the socket and detaches

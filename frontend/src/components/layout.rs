@@ -28,6 +28,12 @@ pub const PORTS_ICON: &str = "M12 22v-5M9 8V2M15 8V2M18 8v5a6 6 0 0 1-6 6 6 6 0 
 pub const MORE_ICON: &str = "M11 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M18 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M4 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0";
 /// Two bars: pause.
 pub const PAUSE_ICON: &str = "M6 4h4v16H6zM14 4h4v16h-4z";
+/// A disc (Feather's, MIT): images (issue 5).
+pub const IMAGES_ICON: &str = "M2 12a10 10 0 1 0 20 0 10 10 0 1 0-20 0M9 12a3 3 0 1 0 6 0 3 3 0 1 0-6 0";
+/// A cloud (Feather's, MIT): registries (issue 5).
+pub const REGISTRIES_ICON: &str = "M18 10h-1.26A8 8 0 1 0 9 20h9a5 5 0 0 0 0-10z";
+/// Three stacked sheets (Feather's "layers", MIT): stacks (issue 6).
+pub const STACKS_ICON: &str = "M12 2 2 7l10 5 10-5-10-5zM2 17l10 5 10-5M2 12l10 5 10-5";
 
 /// An icon from its SVG path.
 pub fn line_icon(path: &'static str) -> impl IntoView {
@@ -47,8 +53,14 @@ pub enum Section {
     Volumes,
     Networks,
     Ports,
+    Stacks,
+    Stack,
+    Images,
+    Image,
+    Build,
     Users,
     Tokens,
+    Registries,
     Other,
 }
 
@@ -74,9 +86,15 @@ fn place(path: &str) -> Place {
         ["endpoints", ep, "volumes"] => (Some(*ep), Section::Volumes),
         ["endpoints", ep, "networks"] => (Some(*ep), Section::Networks),
         ["endpoints", ep, "ports"] => (Some(*ep), Section::Ports),
+        ["endpoints", ep, "stacks"] => (Some(*ep), Section::Stacks),
+        ["endpoints", ep, "stacks", _] => (Some(*ep), Section::Stack),
+        ["endpoints", ep, "images"] => (Some(*ep), Section::Images),
+        ["endpoints", ep, "images", "build"] => (Some(*ep), Section::Build),
+        ["endpoints", ep, "images", _] => (Some(*ep), Section::Image),
         ["endpoints", ep, ..] => (Some(*ep), Section::Other),
         ["settings", "users"] => (None, Section::Users),
         ["settings", "tokens"] => (None, Section::Tokens),
+        ["settings", "registries"] => (None, Section::Registries),
         _ => (None, Section::Other),
     };
     Place {
@@ -280,6 +298,14 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                     {Icon::Containers.view()}
                     <span>"Containers"</span>
                 </A>
+                <A href=move || endpoint_path(&endpoint.get(), "images") attr:class="nav-link">
+                    {line_icon(IMAGES_ICON)}
+                    <span>"Images"</span>
+                </A>
+                <A href=move || endpoint_path(&endpoint.get(), "stacks") attr:class="nav-link">
+                    {line_icon(STACKS_ICON)}
+                    <span>"Stacks"</span>
+                </A>
                 <A href=move || endpoint_path(&endpoint.get(), "volumes") attr:class="nav-link">
                     {line_icon(VOLUMES_ICON)}
                     <span>"Volumes"</span>
@@ -303,6 +329,12 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                     {Icon::Key.view()}
                     <span>"Tokens"</span>
                 </A>
+                <Show when=move || admin.get()>
+                    <A href="/settings/registries" attr:class="nav-link">
+                        {line_icon(REGISTRIES_ICON)}
+                        <span>"Registries"</span>
+                    </A>
+                </Show>
             </nav>
         </aside>
     }
@@ -336,6 +368,8 @@ fn EndpointSwitcher(endpoint: Memo<String>, section: Memo<Section>) -> impl Into
         Section::Volumes => "volumes",
         Section::Networks => "networks",
         Section::Ports => "ports",
+        Section::Stacks | Section::Stack => "stacks",
+        Section::Images | Section::Image | Section::Build => "images",
         _ => "containers",
     };
     view! {
@@ -431,6 +465,25 @@ fn Breadcrumb(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                 (endpoint_name(), Some(endpoint_path(&ep, "host"))),
                 ("Ports".into(), None),
             ],
+            Section::Stacks => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Stacks".into(), None),
+            ],
+            Section::Stack => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Stacks".into(), Some(endpoint_path(&ep, "stacks"))),
+                (app.crumb.get().unwrap_or_else(|| "…".into()), None),
+            ],
+            Section::Images => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Images".into(), None),
+            ],
+            Section::Image | Section::Build => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Images".into(), Some(endpoint_path(&ep, "images"))),
+                (app.crumb.get().unwrap_or_else(|| "…".into()), None),
+            ],
+            Section::Registries => vec![("Settings".into(), None), ("Registries".into(), None)],
             Section::Users => vec![("Settings".into(), None), ("Users".into(), None)],
             Section::Tokens => vec![("Settings".into(), None), ("Tokens".into(), None)],
             Section::Other => vec![],
@@ -488,6 +541,9 @@ fn SearchBox(
         Section::Volumes => "Filter volumes",
         Section::Networks => "Filter networks",
         Section::Ports => "Filter ports",
+        Section::Stacks => "Filter stacks",
+        Section::Images => "Filter images",
+        Section::Registries => "Filter registries",
         _ => "Search containers",
     };
     let on_key = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
@@ -506,6 +562,9 @@ fn SearchBox(
                     | Section::Volumes
                     | Section::Networks
                     | Section::Ports
+                    | Section::Stacks
+                    | Section::Images
+                    | Section::Registries
             ) =>
         {
             let q = app.search.get_untracked();

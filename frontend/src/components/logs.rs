@@ -68,14 +68,23 @@ impl LogSource {
         let ep = encode(ep);
         match self {
             LogSource::Container(id) => {
-                format!("/api/v1/endpoints/{ep}/containers/{}/logs/ws?{query}", encode(id))
+                format!(
+                    "/api/v1/endpoints/{ep}/containers/{}/logs/ws?{query}",
+                    encode(id)
+                )
             }
             LogSource::Containers(names) => {
                 let list: Vec<String> = names.iter().map(|n| encode(n)).collect();
-                format!("/api/v1/endpoints/{ep}/logs/ws?containers={}&{query}", list.join(","))
+                format!(
+                    "/api/v1/endpoints/{ep}/logs/ws?containers={}&{query}",
+                    list.join(",")
+                )
             }
             LogSource::Project(name) => {
-                format!("/api/v1/endpoints/{ep}/logs/ws?project={}&{query}", encode(name))
+                format!(
+                    "/api/v1/endpoints/{ep}/logs/ws?project={}&{query}",
+                    encode(name)
+                )
             }
         }
     }
@@ -232,7 +241,9 @@ impl Logs {
             }
             let more = text.len() - cut;
             text.truncate(cut);
-            text.push_str(&format!(" … ({more} more bytes: download the log for the whole line)"));
+            text.push_str(&format!(
+                " … ({more} more bytes: download the log for the whole line)"
+            ));
         }
         let container = container.map(|c| self.intern(c));
         self.push(RowKind::Line {
@@ -342,7 +353,9 @@ fn draw(s: &mut Logs) {
     s.evicted = 0;
     let top = viewport.scroll_top().max(0) as f64;
     let height = viewport.client_height().max(0) as f64;
-    let first = ((top / ROW_HEIGHT) as usize).saturating_sub(OVERSCAN).min(n);
+    let first = ((top / ROW_HEIGHT) as usize)
+        .saturating_sub(OVERSCAN)
+        .min(n);
     let count = ((height / ROW_HEIGHT).ceil() as usize + 2 * OVERSCAN).min(n - first);
     let document = document();
     while s.slots.len() < count {
@@ -417,12 +430,8 @@ fn fill(slot: &mut Slot, row: &Row, show_ts: bool) {
                 LogStream::Stdout => "log-row log-stdout",
                 LogStream::Console => "log-row",
             });
-            slot.ts.set_text_content(
-                ts.as_deref()
-                    .filter(|_| show_ts)
-                    .map(format_ts)
-                    .as_deref(),
-            );
+            slot.ts
+                .set_text_content(ts.as_deref().filter(|_| show_ts).map(format_ts).as_deref());
             match container {
                 Some(name) => {
                     slot.ctr
@@ -692,9 +701,9 @@ fn connect(shared: &Shared, path: &str, keep: bool, started: String) {
     match socket {
         Ok(socket) => shared.borrow_mut().socket = Some(socket),
         Err(e) => {
-            signals
-                .status
-                .try_set(Status::Failed(format!("Could not open the log stream: {e}")));
+            signals.status.try_set(Status::Failed(format!(
+                "Could not open the log stream: {e}"
+            )));
         }
     }
     draw_soon(shared);
@@ -798,7 +807,11 @@ pub fn LogView(
             }
             let f = filter.get_untracked();
             if !f.is_empty() {
-                query.push_str(&format!("&filter={}&regex={}", encode(&f), regex.get_untracked()));
+                query.push_str(&format!(
+                    "&filter={}&regex={}",
+                    encode(&f),
+                    regex.get_untracked()
+                ));
             }
             source.ws_path(&ep, &query)
         }
@@ -847,7 +860,9 @@ pub fn LogView(
             if started_now.is_empty() || (new_run_only && started_now == before) {
                 return;
             }
-            shared.borrow_mut().push(RowKind::Note(format!("— {note} —")));
+            shared
+                .borrow_mut()
+                .push(RowKind::Note(format!("— {note} —")));
             connect(&shared, &path_for("all", Some(ended_at)), true, started_now);
         }
     };
@@ -863,7 +878,9 @@ pub fn LogView(
     if let Some(live) = use_live() {
         Effect::new(move |before: Option<LiveStatus>| {
             let now = live.status.get();
-            if matches!(before, Some(LiveStatus::Down(_) | LiveStatus::Lost)) && now == LiveStatus::Up {
+            if matches!(before, Some(LiveStatus::Down(_) | LiveStatus::Lost))
+                && now == LiveStatus::Up
+            {
                 // A merged view has no start time: it always resumes.
                 let started_now = match started {
                     Some(s) => s.get_untracked(),
@@ -991,7 +1008,12 @@ pub fn LogView(
             let back = since.get_untracked();
             let since_secs = (back > 0).then(|| now_secs() - f64::from(back));
             let started_now = started.map(|s| s.get_untracked()).unwrap_or_default();
-            connect(shared, &path_for(tail.get_untracked(), since_secs), false, started_now);
+            connect(
+                shared,
+                &path_for(tail.get_untracked(), since_secs),
+                false,
+                started_now,
+            );
         })
     };
 
@@ -1010,12 +1032,7 @@ pub fn LogView(
         Status::Ended(_) => "logs-state logs-state-ended",
         Status::Connecting => "logs-state",
     };
-    let can_retry = move || {
-        matches!(
-            signals.status.get(),
-            Status::Failed(_) | Status::Ended(_)
-        )
-    };
+    let can_retry = move || matches!(signals.status.get(), Status::Failed(_) | Status::Ended(_));
 
     view! {
         <div class="logs" class:logs-merged=merged>

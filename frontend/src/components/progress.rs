@@ -381,19 +381,29 @@ impl Transfer {
     /// Adds a batch of lines; the outcome when one of them is the last.
     fn apply(&self, lines: Vec<Progress>) -> Option<Outcome> {
         let mut outcome = None;
-        let mut new_lines: Vec<(LineKind, String)> = Vec::new();
+        // (kind, text, step it belongs to)
+        let mut new_lines: Vec<(LineKind, String, u32)> = Vec::new();
+        let mut step_now = self
+            .step
+            .try_with_untracked(|s| s.as_ref().map_or(0, |(n, _, _)| *n))
+            .unwrap_or(0);
         let mut layer_updates: Vec<LayerRow> = Vec::new();
         for line in lines {
             match line {
-                Progress::Log { text } => new_lines.push((LineKind::Output, text)),
-                Progress::Status { text } => new_lines.push((LineKind::Status, text)),
+                Progress::Log { text } => new_lines.push((LineKind::Output, text, step_now)),
+                Progress::Status { text } => new_lines.push((LineKind::Status, text, step_now)),
                 Progress::Step {
                     current,
                     total,
                     text,
                 } => {
                     self.step.try_set(Some((current, total, text.clone())));
-                    new_lines.push((LineKind::Step, format!("Step {current}/{total} : {text}")));
+                    step_now = current;
+                    new_lines.push((
+                        LineKind::Step,
+                        format!("Step {current}/{total} : {text}"),
+                        current,
+                    ));
                 }
                 Progress::Layer {
                     id,
@@ -458,14 +468,10 @@ impl Transfer {
             });
         }
         if !new_lines.is_empty() {
-            let step = self
-                .step
-                .try_with_untracked(|s| s.as_ref().map_or(0, |(n, _, _)| *n))
-                .unwrap_or(0);
             let mut seq = self.seq.try_get_value().unwrap_or(0);
             let mut dropped = 0;
             self.log.try_update(|log| {
-                for (kind, text) in new_lines {
+                for (kind, text, step) in new_lines {
                     seq += 1;
                     log.push(LogLine {
                         seq,

@@ -250,7 +250,11 @@ pub fn ContainerStats(
         history.with(|h| {
             let values: Vec<f64> = h.iter().map(|p| p.sample.cpu_percent).collect();
             let peak = values.iter().copied().fold(0.0, f64::max);
-            let max = if peak <= 100.0 { 100.0 } else { nice_ceiling(peak) };
+            let max = if peak <= 100.0 {
+                100.0
+            } else {
+                nice_ceiling(peak)
+            };
             view! {
                 <div class="chart-box">
                     <span class="chart-max">{format!("{max:.0}%")}</span>
@@ -410,7 +414,8 @@ impl StatsHub {
                         Some(owner) => owner.with(|| RwSignal::new(None)),
                         None => RwSignal::new(None),
                     };
-                    hub.watched.insert(id.to_owned(), Watched { users: 1, value });
+                    hub.watched
+                        .insert(id.to_owned(), Watched { users: 1, value });
                     value
                 }
             }

@@ -286,7 +286,9 @@ fn connect(shared: &Shared, path_base: &str, cmd: &str, session: RwSignal<Sessio
     let weak = Rc::downgrade(shared);
     let socket = Socket::connect(&path, move |event| {
         let Some(shared) = weak.upgrade() else { return };
-        let Ok(guard) = shared.try_borrow() else { return };
+        let Ok(guard) = shared.try_borrow() else {
+            return;
+        };
         let Some(t) = guard.as_ref().filter(|t| t.generation == generation) else {
             return;
         };
@@ -338,8 +340,7 @@ fn disconnect(shared: &Shared, session: RwSignal<Session>) {
     if let Some(t) = shared.borrow_mut().as_mut() {
         t.socket = None;
         t.generation += 1;
-        t.term
-            .write_text("\r\n\x1b[2m[Disconnected]\x1b[0m\r\n");
+        t.term.write_text("\r\n\x1b[2m[Disconnected]\x1b[0m\r\n");
     }
     session.set(Session::Disconnected);
 }
@@ -414,7 +415,8 @@ pub fn ExecTerminal(
         }
     };
     let busy = move || session.with(Session::live);
-    let status = move || match session.get() {
+    let status = move || {
+        match session.get() {
         Session::Idle if !running.get() => "The container is not running: start it to open a terminal.".to_owned(),
         Session::Idle => "Not connected. Connect runs the command with a TTY (default: bash if present, else sh).".to_owned(),
         Session::Connecting => "Connecting…".to_owned(),
@@ -422,6 +424,7 @@ pub fn ExecTerminal(
         Session::Exited(code) => format!("Process exited with code {code}"),
         Session::Failed(why) => why,
         Session::Disconnected => "Disconnected".to_owned(),
+    }
     };
     let status_class = move || match session.get() {
         Session::Running(_) => "term-status term-status-live",

@@ -42,7 +42,13 @@ enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [Tab::Overview, Tab::Logs, Tab::Terminal, Tab::Stats, Tab::Inspect];
+    const ALL: [Tab; 5] = [
+        Tab::Overview,
+        Tab::Logs,
+        Tab::Terminal,
+        Tab::Stats,
+        Tab::Inspect,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -189,7 +195,9 @@ pub fn ContainerPage() -> impl IntoView {
                 <ExecTerminal ep=ep_now id=id_now name=name.get_untracked() running=execable/>
             }
             .into_any(),
-            Tab::Stats => view! { <ContainerStats ep=ep_now id=id_now running=running/> }.into_any(),
+            Tab::Stats => {
+                view! { <ContainerStats ep=ep_now id=id_now running=running/> }.into_any()
+            }
         }
     };
 
@@ -301,7 +309,10 @@ fn Header(
                 </button>
             }
         };
-        let verb_button = |verb: &'static str, word: &'static str, done: &'static str, icon: AnyView| {
+        let verb_button = |verb: &'static str,
+                           word: &'static str,
+                           done: &'static str,
+                           icon: AnyView| {
             let target = (ep.get_untracked(), id.clone(), name.clone());
             let label = format!("{word} {name}");
             view! {
@@ -341,7 +352,10 @@ fn Header(
         let from = |mode: &str| {
             endpoint_path(
                 &ep.get_untracked(),
-                &format!("containers/new?from={}&mode={mode}", String::from(js_sys::encode_uri_component(&id))),
+                &format!(
+                    "containers/new?from={}&mode={mode}",
+                    String::from(js_sys::encode_uri_component(&id))
+                ),
             )
         };
         Some(view! {
@@ -445,7 +459,11 @@ fn RenameDialog(
         let Some((full_id, old)) = current.get_untracked() else {
             return;
         };
-        let new_name = value.get_untracked().trim().trim_start_matches('/').to_owned();
+        let new_name = value
+            .get_untracked()
+            .trim()
+            .trim_start_matches('/')
+            .to_owned();
         if new_name.is_empty() {
             error.set(Some("Give the container a name.".into()));
             return;

@@ -19,6 +19,7 @@ use crate::components::{
     layout::{endpoint_path, line_icon, MORE_ICON, PAUSE_ICON},
     modal::ConfirmRequest,
     remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    stats::{StatsCell, StatsWatcher},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -754,6 +755,9 @@ pub fn ContainersPage() -> impl IntoView {
                 <td data-label="Ports">
                     <Ports ports=c.ports.clone() host=host.clone()/>
                 </td>
+                <td data-label="CPU / Memory" class="cell-nowrap">
+                    <StatsCell id=c.id.clone() stopped=!running/>
+                </td>
                 <td data-label="Created" class="cell-nowrap">
                     <RelativeTime secs=Some(c.created as f64)/>
                 </td>
@@ -826,6 +830,8 @@ pub fn ContainersPage() -> impl IntoView {
         let row = row.clone();
         view! {
             {bulk_bar}
+            // One stats socket for the page, for the CPU / Memory column.
+            <StatsWatcher ep=ep>
             <div class="table-wrap">
                 <table
                     class="table table-cards"
@@ -848,6 +854,7 @@ pub fn ContainersPage() -> impl IntoView {
                             <SortHeader sort=sort key=Column::State label="State"/>
                             <SortHeader sort=sort key=Column::Image label="Image"/>
                             <th scope="col">"Ports"</th>
+                            <th scope="col">"CPU / Memory"</th>
                             <SortHeader sort=sort key=Column::Created label="Created"/>
                             <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
                         </tr>
@@ -889,6 +896,7 @@ pub fn ContainersPage() -> impl IntoView {
                     }
                 }}
             </div>
+            </StatsWatcher>
         }
     };
 

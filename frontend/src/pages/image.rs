@@ -517,9 +517,11 @@ fn layers(ep: &str, d: &ImageDetail) -> impl IntoView {
                                     .map(|(i, l)| {
                                         let text = instruction_of(&l);
                                         let shared = l.shared_with.clone();
+                                        let shared_title = format!("Stored once for this image and {}", shared.join(", "));
                                         let ep = ep.clone();
+                                        let is_shared = (!shared.is_empty()).then_some("true");
                                         view! {
-                                            <tr class="layer" class:layer-empty=l.empty data-shared=(!shared.is_empty()).then_some("true")>
+                                            <tr class="layer" class:layer-empty=l.empty data-shared=is_shared>
                                                 <td class="num muted" data-label="#">{(i + 1).to_string()}</td>
                                                 <td class="cell-primary layer-instruction" data-label="Instruction">
                                                     <code class="instruction" title=l.created_by.clone()>{text}</code>
@@ -541,10 +543,11 @@ fn layers(ep: &str, d: &ImageDetail) -> impl IntoView {
                                                     } else {
                                                         view! {
                                                             <span class="shared">
-                                                                <span class="badge badge-blue" title=format!("Stored once for this image and {}", shared.join(", "))>"shared"</span>
+                                                                <span class="badge badge-blue" title=shared_title>"shared"</span>
                                                                 <span class="chips">
-                                                                    {shared.into_iter().map(|name| view! {
-                                                                        <a class="chip mono" href=image_path(&ep, &name)>{name}</a>
+                                                                    {shared.into_iter().map(|name| {
+                                                                        let href = image_path(&ep, &name);
+                                                                        view! { <a class="chip mono" href=href>{name}</a> }
                                                                     }).collect_view()}
                                                                 </span>
                                                             </span>

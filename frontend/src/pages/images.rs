@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 use protocol::{ImageRef, ImageSummary, LoadedImage};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::api;
 use crate::components::{

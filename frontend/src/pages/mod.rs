@@ -1,13 +1,17 @@
 //! One module per page of the app.
 
+pub mod build;
 pub mod container;
 pub mod containers;
 pub mod home;
 pub mod host;
+pub mod image;
+pub mod images;
 pub mod login;
 pub mod networks;
 pub mod not_found;
 pub mod ports;
+pub mod registries;
 pub mod run;
 pub mod setup;
 pub mod stack;

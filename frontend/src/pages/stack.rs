@@ -172,8 +172,14 @@ pub fn StackPage() -> impl IntoView {
         async move { api::stack(&ep, &name).await }
     });
     crate::pages::reload_on_changes(detail, &["container", "network", "volume"]);
+    app.crumb.set(Some(name.get_untracked()));
     Effect::new(move |_| app.crumb.set(Some(name.get())));
-    on_cleanup(move || app.crumb.set(None));
+    on_cleanup(move || {
+        let mine = name.try_get_untracked();
+        if mine.is_some() && app.crumb.with_untracked(|c| *c == mine) {
+            app.crumb.set(None);
+        }
+    });
 
     let origin = Memo::new(move |_| {
         detail.value.with(|v| match v {
@@ -579,7 +585,7 @@ fn ExternalBanner(ctx: Ctx, adopt_paste: RwSignal<bool>) -> impl IntoView {
             }
         };
         Some(view! {
-            <div class="banner banner-info" role="note">
+            <div class="banner stack-banner" role="note">
                 {Icon::Alert.view()}
                 <div class="banner-text">
                     <strong>{format!("Started outside berth (config: {config_text})")}</strong>

@@ -80,6 +80,8 @@ pub enum RunKind {
     Down(bool),
     /// `up` of an older revision.
     Rollback(i64),
+    /// Pull the services' images.
+    Pull,
 }
 
 /// How a run ended.
@@ -99,8 +101,49 @@ pub struct Run {
     pub kind: RunKind,
     /// Steps the plan expects, when known.
     pub planned: Option<usize>,
+    /// Steps, waits and the end; build and pull output goes to `logs`.
     pub lines: Vec<StackProgress>,
+    /// (service, text) of the build and pull output, the last [`MAX_LOGS`].
+    pub logs: Vec<(String, String)>,
     pub end: Option<RunEnd>,
+}
+
+/// Build and pull output lines kept on screen.
+const MAX_LOGS: usize = 400;
+
+/// The layer id a pull line is about (`0123456789ab: Downloading`), so a
+/// layer's line is updated in place rather than repeated.
+fn layer_of(text: &str) -> Option<&str> {
+    let (id, _) = text.split_once(": ")?;
+    (id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(id)
+}
+
+impl Run {
+    fn push(&mut self, item: StackProgress) {
+        match item {
+            StackProgress::Log { service, text } => {
+                if let Some(layer) = layer_of(&text) {
+                    let prefix = format!("{layer}: ");
+                    if let Some(line) = self
+                        .logs
+                        .iter_mut()
+                        .rev()
+                        .take(40)
+                        .find(|(s, t)| *s == service && t.starts_with(&prefix))
+                    {
+                        line.1 = text;
+                        return;
+                    }
+                }
+                self.logs.push((service, text));
+                if self.logs.len() > MAX_LOGS {
+                    let extra = self.logs.len() - MAX_LOGS;
+                    self.logs.drain(..extra);
+                }
+            }
+            other => self.lines.push(other),
+        }
+    }
 }
 
 impl Run {
@@ -160,6 +203,7 @@ fn verb_words(kind: RunKind) -> (&'static str, &'static str, &'static str) {
         RunKind::Up => ("Deploying", "Deployed", "Deploy"),
         RunKind::Down(_) => ("Taking down", "Took down", "Down"),
         RunKind::Rollback(_) => ("Rolling back", "Rolled back", "Rollback"),
+        RunKind::Pull => ("Pulling the images of", "Pulled the images of", "Pull"),
     }
 }
 
@@ -187,6 +231,7 @@ pub fn start_run(
             _ => None,
         },
         lines: Vec::new(),
+        logs: Vec::new(),
         end: None,
     }));
     spawn_local(async move {
@@ -222,6 +267,7 @@ pub fn start_run(
             RunKind::Down(volumes) => {
                 api::stack_stream(&ep, &name, "down", &DownOptions { volumes }).await
             }
+            RunKind::Pull => api::stack_stream(&ep, &name, "pull", &serde_json::json!({})).await,
         };
         let end = match opened {
             Err(e) => RunEnd::Failed {
@@ -249,7 +295,7 @@ pub fn start_run(
                     }
                     run.try_update(|r| {
                         if let Some(r) = r {
-                            r.lines.push(item);
+                            r.push(item);
                         }
                     });
                 })
@@ -358,7 +404,7 @@ fn step_item(step: PlanStep) -> impl IntoView {
             {step.service.clone().filter(|s| *s != step.name).map(|s| view! { <span class="tag" title="Service">{s}</span> })}
             {(!step.reasons.is_empty()).then(|| view! {
                 <span class="plan-reasons" aria-label="Why">
-                    {step.reasons.iter().map(|r| view! { <span class="chip">{r.clone()}</span> }).collect_view()}
+                    {step.reasons.iter().map(|r| view! { <span class="plan-reason">{r.clone()}</span> }).collect_view()}
                 </span>
             })}
         </li>
@@ -425,7 +471,8 @@ pub fn PlanSteps(plan: StackPlan) -> impl IntoView {
     }
 }
 
-fn line_view(line: &StackProgress) -> AnyView {
+/// One line of a run; `current` is the line of the work going on now.
+fn line_view(line: &StackProgress, current: bool) -> AnyView {
     match line {
         StackProgress::Step {
             action,
@@ -435,7 +482,7 @@ fn line_view(line: &StackProgress) -> AnyView {
         } => {
             let service = service.clone().filter(|s| s != name);
             view! {
-                <li class="progress-line">
+                <li class="run-step">
                     <ActionBadge action=*action/>
                     <span class="muted">{kind.clone()}</span>
                     <span class="mono">{name.clone()}</span>
@@ -444,15 +491,26 @@ fn line_view(line: &StackProgress) -> AnyView {
             }
             .into_any()
         }
-        StackProgress::Waiting { service, condition } => view! {
-            <li class="progress-line progress-waiting">
+        StackProgress::Waiting { service, condition } if current => view! {
+            <li class="run-step run-step-waiting">
                 <span class="spinner spinner-sm" aria-hidden="true"></span>
                 <span>{format!("Waiting for {service} ({condition})…")}</span>
             </li>
         }
         .into_any(),
+        StackProgress::Waiting { service, condition } => view! {
+            <li class="run-step run-step-waited">
+                {Icon::Check.view()}
+                <span>{format!("Waited for {service} ({condition})")}</span>
+            </li>
+        }
+        .into_any(),
+        StackProgress::Log { service, text } => view! {
+            <li class="run-step mono">{format!("{service} | {text}")}</li>
+        }
+        .into_any(),
         StackProgress::Done { changed } => view! {
-            <li class="progress-line progress-done">
+            <li class="run-step run-step-done">
                 {Icon::Check.view()}
                 <span>{match changed {
                     0 => "Done · nothing changed".to_owned(),
@@ -463,7 +521,7 @@ fn line_view(line: &StackProgress) -> AnyView {
         }
         .into_any(),
         StackProgress::Error { service, message } => view! {
-            <li class="progress-line progress-error">
+            <li class="run-step run-step-error">
                 {Icon::Alert.view()}
                 <span>{match service {
                     Some(s) => format!("{s}: {message}"),
@@ -535,10 +593,24 @@ pub fn RunPanel(
         let label = match r.kind {
             RunKind::Down(_) => "Down progress",
             RunKind::Rollback(_) => "Rollback progress",
+            RunKind::Pull => "Pull progress",
             RunKind::Up => "Deploy progress",
         };
+        let logs = (!r.logs.is_empty()).then(|| {
+            let text: String = r
+                .logs
+                .iter()
+                .map(|(service, text)| format!("{service} | {text}\n"))
+                .collect();
+            view! {
+                <details class="run-logs" open=running>
+                    <summary>{format!("Build and pull output ({} lines)", r.logs.len())}</summary>
+                    <pre class="code run-log" tabindex="0" aria-label="Build and pull output">{text}</pre>
+                </details>
+            }
+        });
         Some(view! {
-            <section class=format!("card run {tone}") aria-label=label aria-busy=running.then_some("true")>
+            <section class=format!("card run-card {tone}") aria-label=label aria-busy=running.then_some("true")>
                 <div class="card-head">
                     <h2 class="card-title run-title">
                         {running.then(|| view! { <span class="spinner spinner-sm" aria-hidden="true"></span> })}
@@ -554,8 +626,8 @@ pub fn RunPanel(
                     </div>
                 </div>
                 <div
-                    class="progress"
-                    class:progress-indeterminate=pct < 0.0
+                    class="run-bar"
+                    class:run-bar-busy=pct < 0.0
                     role="progressbar"
                     aria-label=label
                     aria-valuemin="0"
@@ -563,13 +635,21 @@ pub fn RunPanel(
                     aria-valuenow=total.map(|_| completed.to_string())
                     aria-valuetext=value_text.clone()
                 >
-                    <div class="progress-fill" style:width=if pct < 0.0 { "30%".to_owned() } else { format!("{pct:.1}%") }></div>
+                    <div class="run-bar-fill" style:width=if pct < 0.0 { "30%".to_owned() } else { format!("{pct:.1}%") }></div>
                 </div>
                 <p class="run-count muted">{value_text}</p>
                 {failure}
-                <ol class="progress-lines" aria-label="Output" aria-live="polite">
-                    {r.lines.iter().map(line_view).collect_view()}
+                <ol class="run-steps" aria-label="Steps" aria-live="polite">
+                    {
+                        let last = r.lines.len().saturating_sub(1);
+                        r.lines
+                            .iter()
+                            .enumerate()
+                            .map(|(i, line)| line_view(line, running && i == last))
+                            .collect_view()
+                    }
                 </ol>
+                {logs}
             </section>
         })
     }

@@ -35,7 +35,12 @@ pub fn NewStackPage() -> impl IntoView {
     let params = use_params_map();
     let ep = Memo::new(move |_| params.read().get("ep").unwrap_or_default());
     app.crumb.set(Some("New stack".into()));
-    on_cleanup(move || app.crumb.set(None));
+    // The next page may have named itself already.
+    on_cleanup(move || {
+        if app.crumb.with_untracked(|c| c.as_deref() == Some("New stack")) {
+            app.crumb.set(None);
+        }
+    });
 
     let name = RwSignal::new(String::new());
     let compose = RwSignal::new(String::new());

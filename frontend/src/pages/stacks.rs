@@ -128,7 +128,7 @@ pub fn ask_down(
             name.clone(),
             RunKind::Down(false),
             Planned::Unknown,
-            move |ok| done(ok),
+            done,
         );
     }));
 }
@@ -218,11 +218,13 @@ pub fn DeleteStackDialog(
             aria-describedby="delete-stack-body"
             on:close=move |_| if !busy.get_untracked() { target.set(None) }
         >
-            {move || target.get().map(|name| view! {
+            {move || target.get().map(|name| {
+                let submit = submit.clone();
+                view! {
                 <form class="form" on:submit=submit>
                     <h2 id="delete-stack-title" class="modal-title">{format!("Delete stack {name}?")}</h2>
                     <p id="delete-stack-body" class="modal-body">
-                        {format!("Its containers and networks are removed, and berth forgets its compose file and revisions. Its volumes stay unless you tick the box.")}
+                        {format!("The containers and networks of {name} are removed, and berth forgets its compose file and revisions. Its volumes stay unless you tick the box.")}
                     </p>
                     <label class="check">
                         <input type="checkbox" bind:checked=volumes/>
@@ -236,7 +238,7 @@ pub fn DeleteStackDialog(
                         </button>
                     </div>
                 </form>
-            })}
+            }})}
         </dialog>
     }
 }
@@ -465,7 +467,7 @@ pub fn StacksPage() -> impl IntoView {
                     <tbody>
                         <For
                             each=move || rows.get()
-                            key=|s| (s.name.clone(), s.origin, s.services_running, s.services_total, s.containers, s.updated_at.clone())
+                            key=|s| (s.name.clone(), s.origin == StackOrigin::External, s.services_running, s.services_total, s.containers, s.updated_at.clone())
                             children=row
                         />
                     </tbody>
