@@ -16,17 +16,26 @@ pub async fn serve_asset(uri: Uri, headers: HeaderMap) -> Response {
     let path = if path.is_empty() { "index.html" } else { path };
     match Assets::get(path) {
         Some(_) => respond(path, &headers),
-        // Paths with an extension are files that do not exist; the rest are
-        // the app's own routes.
+        // A missing file is a 404; a page the browser navigates to (even one
+        // whose last part has a dot, like an image `registry:5000/app`) is
+        // the app's own route.
         None if path
             .rsplit('/')
             .next()
-            .is_some_and(|last| last.contains('.')) =>
+            .is_some_and(|last| last.contains('.'))
+            && !wants_html(&headers) =>
         {
             (StatusCode::NOT_FOUND, "not found").into_response()
         }
         None => respond("index.html", &headers),
     }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 fn respond(path: &str, headers: &HeaderMap) -> Response {

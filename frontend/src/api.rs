@@ -764,7 +764,14 @@ pub async fn tag_image(
 
 /// Removes dangling images, or with `all` every image no container uses.
 pub async fn prune_images(ep: &str, all: bool) -> Result<protocol::ImagePruneReport, ApiError> {
-    let url = endpoint_url(ep, if all { "images/prune?all=true" } else { "images/prune" });
+    let url = endpoint_url(
+        ep,
+        if all {
+            "images/prune?all=true"
+        } else {
+            "images/prune"
+        },
+    );
     read(send(Request::post(&url), None, On401::SignIn).await?).await
 }
 
@@ -852,8 +859,11 @@ pub async fn registries() -> Result<Vec<protocol::Registry>, ApiError> {
 pub async fn create_registry(
     registry: &protocol::NewRegistry,
 ) -> Result<protocol::Registry, ApiError> {
-    let response =
-        send_no_redirect(Request::post("/api/v1/registries"), Some(to_json(registry)?)).await?;
+    let response = send_no_redirect(
+        Request::post("/api/v1/registries"),
+        Some(to_json(registry)?),
+    )
+    .await?;
     read(response).await
 }
 

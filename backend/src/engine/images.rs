@@ -940,7 +940,18 @@ fn map_layers(history: Vec<ImageHistoryResponseItem>, diff_ids: &[String]) -> Ve
             }
         })
         .collect();
-    let guessed = layers.iter().filter(|l| !l.empty).count();
+    let mut guessed = layers.iter().filter(|l| !l.empty).count();
+    // WORKDIR makes a layer when it had to create the folder, and an empty
+    // one otherwise; try those as layers before giving up.
+    let maybe = |l: &ImageLayer| l.empty && l.instruction.starts_with("WORKDIR");
+    if guessed != diff_ids.len() && guessed + layers.iter().filter(|l| maybe(l)).count() == diff_ids.len() {
+        for l in layers.iter_mut() {
+            if maybe(l) {
+                l.empty = false;
+            }
+        }
+        guessed = diff_ids.len();
+    }
     if guessed != diff_ids.len() {
         // The guess did not hold; fall back on sizes if they tell it.
         let sized = layers.iter().filter(|l| l.size > 0).count();

@@ -58,7 +58,7 @@ async fn logs_tail_follow_filter_and_streams() {
     let mut clean = Cleanup::default();
     let name = clean.container(&unique("logs"));
     run(&admin, json!({"name": name, "image": TEST_IMAGE,
-        "cmd": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 2; echo oops >&2; echo late; sleep 300"]})).await;
+        "cmd": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 2; echo oops >&2; sleep 0.5; echo late; sleep 300"]})).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     let mut ws = app

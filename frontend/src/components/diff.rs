@@ -81,3 +81,16 @@ pub fn DiffView(
     }
     .into_any()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_told_apart() {
+        let diff = "@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d\n";
+        assert_eq!(diff_stats(diff), (2, 1));
+        assert_eq!(DiffLine::of("@@ -1 +1 @@"), DiffLine::Hunk);
+        assert_eq!(DiffLine::of(" same"), DiffLine::Context);
+    }
+}

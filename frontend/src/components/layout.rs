@@ -29,7 +29,8 @@ pub const MORE_ICON: &str = "M11 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M18 12a1 1 0 1 0 
 /// Two bars: pause.
 pub const PAUSE_ICON: &str = "M6 4h4v16H6zM14 4h4v16h-4z";
 /// A disc (Feather's, MIT): images (issue 5).
-pub const IMAGES_ICON: &str = "M2 12a10 10 0 1 0 20 0 10 10 0 1 0-20 0M9 12a3 3 0 1 0 6 0 3 3 0 1 0-6 0";
+pub const IMAGES_ICON: &str =
+    "M2 12a10 10 0 1 0 20 0 10 10 0 1 0-20 0M9 12a3 3 0 1 0 6 0 3 3 0 1 0-6 0";
 /// A cloud (Feather's, MIT): registries (issue 5).
 pub const REGISTRIES_ICON: &str = "M18 10h-1.26A8 8 0 1 0 9 20h9a5 5 0 0 0 0-10z";
 /// Three stacked sheets (Feather's "layers", MIT): stacks (issue 6).

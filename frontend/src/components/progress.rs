@@ -577,9 +577,20 @@ pub fn LayerProgress(transfer: Transfer) -> impl IntoView {
             (done, l.len())
         })
     };
+    let ended = move || transfer.outcome.with(|o| o.as_ref().map(Outcome::is_done));
     let overall = Signal::derive(move || {
         let (done, total) = summary();
-        (total > 0).then(|| done as f64 / total as f64 * 100.0)
+        match ended() {
+            Some(true) => Some(100.0),
+            _ if total > 0 => Some(done as f64 / total as f64 * 100.0),
+            Some(false) => Some(0.0),
+            None => None,
+        }
+    });
+    let overall_tone = Signal::derive(move || match ended() {
+        Some(true) => "green",
+        Some(false) => "red",
+        None => "accent",
     });
     let row = move |id: String| {
         let current = {
@@ -590,7 +601,12 @@ pub fn LayerProgress(transfer: Transfer) -> impl IntoView {
         let label = move || current.with(|r| r.as_ref().map(phase_label).unwrap_or_default());
         let amount = move || {
             current.with(|r| match r {
-                Some(r) if matches!(r.phase, LayerPhase::Downloading | LayerPhase::Extracting | LayerPhase::Pushing) => {
+                Some(r)
+                    if matches!(
+                        r.phase,
+                        LayerPhase::Downloading | LayerPhase::Extracting | LayerPhase::Pushing
+                    ) =>
+                {
                     match (r.current, r.total) {
                         (Some(c), Some(t)) if t > 0 => format!("{} / {}", bytes(c), bytes(t)),
                         (Some(c), _) => bytes(c),
@@ -624,15 +640,16 @@ pub fn LayerProgress(transfer: Transfer) -> impl IntoView {
                 <span class="progress-title">
                     {move || {
                         let (done, total) = summary();
-                        if total == 0 {
-                            "Waiting for the engine…".to_owned()
-                        } else {
-                            format!("{done} of {total} layers done")
+                        match (total, ended()) {
+                            (0, Some(true)) => "Up to date: no layer to move".to_owned(),
+                            (0, Some(false)) => "No layer moved".to_owned(),
+                            (0, None) => "Waiting for the engine…".to_owned(),
+                            _ => format!("{done} of {total} layers done"),
                         }
                     }}
                 </span>
             </div>
-            <Bar value=overall label="All layers"/>
+            <Bar value=overall label="All layers" tone=overall_tone/>
             <ul class="layer-list" aria-label="Layers">
                 <For each=move || layers.with(|l| l.iter().map(|r| r.id.clone()).collect::<Vec<_>>()) key=|id| id.clone() children=row/>
             </ul>
@@ -645,7 +662,9 @@ pub fn LayerProgress(transfer: Transfer) -> impl IntoView {
 pub fn StepProgress(transfer: Transfer) -> impl IntoView {
     let step = transfer.step;
     let value = Signal::derive(move || {
-        let done = transfer.outcome.with(|o| matches!(o, Some(Outcome::Done { .. })));
+        let done = transfer
+            .outcome
+            .with(|o| matches!(o, Some(Outcome::Done { .. })));
         if done {
             return Some(100.0);
         }

@@ -383,7 +383,9 @@ pub fn BuildPage() -> impl IntoView {
                         Ok(text) => {
                             found.try_set(Some(text));
                         }
-                        Err(e) => app.toasts.error(format!("Could not read the Dockerfile: {e}")),
+                        Err(e) => app
+                            .toasts
+                            .error(format!("Could not read the Dockerfile: {e}")),
                     }
                 });
                 continue;
@@ -503,19 +505,22 @@ pub fn BuildPage() -> impl IntoView {
             Source::Archive => match archive_file.get_value() {
                 Some(file) => file,
                 None => {
-                    form_error.set(Some("Choose a tar or tar.gz archive of the build context".into()));
+                    form_error.set(Some(
+                        "Choose a tar or tar.gz archive of the build context".into(),
+                    ));
                     return;
                 }
             },
             Source::Files => {
                 let text = dockerfile.get_untracked();
                 if text.trim().is_empty() {
-                    form_error.set(Some("The Dockerfile is empty: write its steps in the editor".into()));
+                    form_error.set(Some(
+                        "The Dockerfile is empty: write its steps in the editor".into(),
+                    ));
                     return;
                 }
-                let packed = entries.with_untracked(|list| {
-                    files.with_value(|f| pack(&text, list, f))
-                });
+                let packed =
+                    entries.with_untracked(|list| files.with_value(|f| pack(&text, list, f)));
                 match packed {
                     Ok(blob) => blob.into(),
                     Err(e) => {
@@ -549,7 +554,9 @@ pub fn BuildPage() -> impl IntoView {
 
     let failed_step = Signal::derive(move || {
         transfer.outcome.with(|o| match o {
-            Some(Outcome::Failed { step: Some(step), .. }) => step_number(step),
+            Some(Outcome::Failed {
+                step: Some(step), ..
+            }) => step_number(step),
             _ => None,
         })
     });

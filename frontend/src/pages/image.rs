@@ -20,8 +20,8 @@ use crate::components::{
     remote::{EmptyState, LoadError, Loading, Phase, Remote},
 };
 use crate::pages::images::{
-    ask_remove_image, display_name, image_path, run_path, tag_chips, ImageTarget, RegistryDialog,
-    RegistryJob, TagDialog, DOWNLOAD_ICON, PUSH_ICON, TAG_ICON,
+    ask_remove_image, display_name, export_name, image_path, run_path, tag_chips, ImageTarget,
+    RegistryDialog, RegistryJob, TagDialog, DOWNLOAD_ICON, PUSH_ICON, TAG_ICON,
 };
 use crate::state::use_app;
 
@@ -138,7 +138,8 @@ pub fn ImagePage() -> impl IntoView {
         })
     };
 
-    move || match detail.phase.get() {
+    move || {
+        match detail.phase.get() {
         Phase::Loading => view! { <div class="page"><Loading what="the image"/></div> }.into_any(),
         Phase::Failed(error) if error.is_not_found() => view! {
             <div class="page">
@@ -174,6 +175,7 @@ pub fn ImagePage() -> impl IntoView {
             </div>
         }
         .into_any(),
+    }
     }
 }
 
@@ -256,7 +258,7 @@ fn Header(
                     </button>
                     <a
                         class="btn"
-                        href=api::image_export_url(&ep_now, &id)
+                        href=api::image_export_url(&ep_now, &export_name(&id, &tags))
                         download=""
                         aria-label=format!("Export {name}")
                         title="Download as a tar (docker save)"

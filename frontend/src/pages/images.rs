@@ -75,13 +75,22 @@ pub fn display_name(id: &str, tags: &[String]) -> String {
         .unwrap_or_else(|| short_id(id).to_owned())
 }
 
-/// The image page of an image (by its bare hex id or a reference).
+/// The image page of an image (by its bare hex id or a reference). Dots
+/// are escaped too: the server answers 404 to a path whose last segment
+/// has one (it takes it for a file), and registry hosts have dots.
 pub fn image_path(ep: &str, id: &str) -> String {
     let bare = id.strip_prefix("sha256:").unwrap_or(id);
-    endpoint_path(
-        ep,
-        &format!("images/{}", String::from(js_sys::encode_uri_component(bare))),
-    )
+    let segment = String::from(js_sys::encode_uri_component(bare)).replace('.', "%2E");
+    endpoint_path(ep, &format!("images/{segment}"))
+}
+
+/// What an export names: the first tag, so that the archive brings it back
+/// on import (`docker save` by id writes no tag), else the id.
+pub fn export_name(id: &str, tags: &[String]) -> String {
+    tags.iter()
+        .find(|t| !t.contains("<none>"))
+        .cloned()
+        .unwrap_or_else(|| id.to_owned())
 }
 
 /// The run page with the image filled in.
@@ -106,7 +115,9 @@ fn images_count(n: usize) -> String {
 
 fn matches_filter(i: &ImageSummary, needle: &str) -> bool {
     needle.is_empty()
-        || i.repo_tags.iter().any(|t| t.to_lowercase().contains(needle))
+        || i.repo_tags
+            .iter()
+            .any(|t| t.to_lowercase().contains(needle))
         || i.id
             .strip_prefix("sha256:")
             .unwrap_or(&i.id)
@@ -200,22 +211,27 @@ pub fn ask_remove_image(
                         conflict_text(&e.detail, &name)
                     );
                     let title = format!("Image {name} is in use");
-                    app.ask(ConfirmRequest::new(title, body, "Remove anyway", move || {
-                        let (ep, id, name, on_removed) =
-                            (ep.clone(), id.clone(), name.clone(), on_removed.clone());
-                        spawn_local(async move {
-                            match api::remove_image(&ep, &id, true).await {
-                                Ok(_) => {
-                                    app.toasts.success(format!("Removed image {name}"));
-                                    on_removed();
+                    app.ask(ConfirmRequest::new(
+                        title,
+                        body,
+                        "Remove anyway",
+                        move || {
+                            let (ep, id, name, on_removed) =
+                                (ep.clone(), id.clone(), name.clone(), on_removed.clone());
+                            spawn_local(async move {
+                                match api::remove_image(&ep, &id, true).await {
+                                    Ok(_) => {
+                                        app.toasts.success(format!("Removed image {name}"));
+                                        on_removed();
+                                    }
+                                    Err(e) => app.toasts.error(format!(
+                                        "Could not remove image {name}: {}",
+                                        e.message()
+                                    )),
                                 }
-                                Err(e) => app.toasts.error(format!(
-                                    "Could not remove image {name}: {}",
-                                    e.message()
-                                )),
-                            }
-                        });
-                    }));
+                            });
+                        },
+                    ));
                 }
                 Err(e) => app
                     .toasts
@@ -369,19 +385,7 @@ pub fn ImagesPage() -> impl IntoView {
                     <RelativeTime secs=Some(i.created as f64)/>
                 </td>
                 <td data-label="Used by">
-                    {if users.is_empty() {
-                        view! { <span class="muted">"unused"</span> }.into_any()
-                    } else {
-                        view! {
-                            <ul class="users">
-                                {users.into_iter().map(|c| {
-                                    let href = endpoint_path(&ep_now, &format!("containers/{}", String::from(js_sys::encode_uri_component(&c))));
-                                    view! { <li><a href=href>{c}</a></li> }
-                                }).collect_view()}
-                            </ul>
-                        }
-                        .into_any()
-                    }}
+                    {used_by(&ep_now, users)}
                 </td>
                 <td class="cell-actions">
                     <div class="row-actions">
@@ -393,7 +397,7 @@ pub fn ImagesPage() -> impl IntoView {
                         </button>
                         <a
                             class="btn-icon"
-                            href=api::image_export_url(&ep_now, &i.id)
+                            href=api::image_export_url(&ep_now, &export_name(&i.id, &i.repo_tags))
                             download=""
                             aria-label=format!("Export {name}")
                             title="Export as a tar (docker save)"
@@ -573,6 +577,27 @@ pub fn ImagesPage() -> impl IntoView {
     }
 }
 
+/// The containers that use an image, as links: the first few, then how
+/// many more (all of them on hover).
+fn used_by(ep: &str, users: Vec<String>) -> AnyView {
+    const SHOWN: usize = 3;
+    if users.is_empty() {
+        return view! { <span class="muted">"unused"</span> }.into_any();
+    }
+    let more = users.len().saturating_sub(SHOWN);
+    let all = users.join(", ");
+    view! {
+        <ul class="users">
+            {users.into_iter().take(SHOWN).map(|c| {
+                let href = endpoint_path(ep, &format!("containers/{}", String::from(js_sys::encode_uri_component(&c))));
+                view! { <li><a href=href>{c}</a></li> }
+            }).collect_view()}
+            {(more > 0).then(|| view! { <li class="muted" title=all>{format!("and {more} more")}</li> })}
+        </ul>
+    }
+    .into_any()
+}
+
 // ------------------------------------------------------------ files
 
 /// The first file an `<input type=file>` holds.
@@ -624,7 +649,14 @@ pub fn TagDialog(
     sync_dialog(dialog, move || target.with(Option::is_some));
     Effect::new(move |_| {
         if let Some(t) = target.get() {
-            value.set(t.tags.first().cloned().unwrap_or_default());
+            // The repository of its first tag, ready for a new tag.
+            let repository = t
+                .tags
+                .iter()
+                .find_map(|tag| ImageRef::parse(tag).ok())
+                .map(|r| format!("{}:", r.repository()))
+                .unwrap_or_default();
+            value.set(repository);
             error.set(None);
         }
     });
@@ -770,28 +802,38 @@ pub fn RegistryDialog(
             RegistryJob::Pull => {
                 let r = reference.clone();
                 let ep_for = ep_now.clone();
-                transfer.start(async move { api::pull_image(&ep_for, &r).await }, move |outcome| {
-                    match outcome {
-                        Outcome::Done { .. } => app.toasts.success(format!("Pulled {reference}")),
-                        Outcome::Failed { message, .. } => app
-                            .toasts
-                            .error(format!("Could not pull {reference}: {message}")),
-                    }
-                    on_done();
-                });
+                transfer.start(
+                    async move { api::pull_image(&ep_for, &r).await },
+                    move |outcome| {
+                        match outcome {
+                            Outcome::Done { .. } => {
+                                app.toasts.success(format!("Pulled {reference}"))
+                            }
+                            Outcome::Failed { message, .. } => app
+                                .toasts
+                                .error(format!("Could not pull {reference}: {message}")),
+                        }
+                        on_done();
+                    },
+                );
             }
             RegistryJob::Push(target) => {
                 let r = reference.clone();
                 let id = target.id.clone();
-                transfer.start(async move { api::push_image(&ep_now, &id, &r).await }, move |outcome| {
-                    match outcome {
-                        Outcome::Done { .. } => app.toasts.success(format!("Pushed {reference}")),
-                        Outcome::Failed { message, .. } => app
-                            .toasts
-                            .error(format!("Could not push {reference}: {message}")),
-                    }
-                    on_done();
-                });
+                transfer.start(
+                    async move { api::push_image(&ep_now, &id, &r).await },
+                    move |outcome| {
+                        match outcome {
+                            Outcome::Done { .. } => {
+                                app.toasts.success(format!("Pushed {reference}"))
+                            }
+                            Outcome::Failed { message, .. } => app
+                                .toasts
+                                .error(format!("Could not push {reference}: {message}")),
+                        }
+                        on_done();
+                    },
+                );
             }
         }
     };
@@ -827,7 +869,11 @@ pub fn RegistryDialog(
                     <div class="banner banner-danger transfer-result" role="alert" data-outcome="error">
                         {Icon::Alert.view()}
                         <div class="banner-text">
-                            <strong>{if refused { "The registry refused the login" } else { "It failed" }}</strong>
+                            <strong>{match (refused, is_push()) {
+                                (true, _) => "The registry refused the login",
+                                (false, true) => "The push failed",
+                                (false, false) => "The pull failed",
+                            }}</strong>
                             <p class="break">{message}</p>
                             {(refused && admin).then(|| view! {
                                 <p><a href="/settings/registries" on:click=move |_| job.set(None)>"Check the login in Settings → Registries"</a></p>
@@ -1011,4 +1057,3 @@ fn PruneDialog(
         </dialog>
     }
 }
-

@@ -58,7 +58,10 @@ fn RegistryAdmin() -> impl IntoView {
             _ => Vec::new(),
         })
     });
-    let total = Memo::new(move |_| list.value.with(|v| matches!(v, Some(Ok(all)) if !all.is_empty())));
+    let total = Memo::new(move |_| {
+        list.value
+            .with(|v| matches!(v, Some(Ok(all)) if !all.is_empty()))
+    });
 
     let row = move |r: Registry| {
         let id = r.id;
@@ -74,14 +77,19 @@ fn RegistryAdmin() -> impl IntoView {
                     match result {
                         Ok(check) => app.toasts.success(format!(
                             "{host}: {}",
-                            if check.message.is_empty() { "login accepted".to_owned() } else { check.message }
+                            if check.message.is_empty() {
+                                "login accepted".to_owned()
+                            } else {
+                                check.message
+                            }
                         )),
                         Err(e) if e.status == 401 => app
                             .toasts
                             .error(format!("{host} refused the login: {}", e.message())),
-                        Err(e) => app
-                            .toasts
-                            .error(format!("Could not test the login for {host}: {}", e.message())),
+                        Err(e) => app.toasts.error(format!(
+                            "Could not test the login for {host}: {}",
+                            e.message()
+                        )),
                     }
                 });
             }
@@ -198,9 +206,10 @@ fn ask_delete(app: AppState, list: Remote<Vec<Registry>>, id: i64, host: String,
                     app.toasts.success(format!("Deleted the login for {host}"));
                     list.update_ok(|all| all.retain(|r| r.id != id));
                 }
-                Err(e) => app
-                    .toasts
-                    .error(format!("Could not delete the login for {host}: {}", e.message())),
+                Err(e) => app.toasts.error(format!(
+                    "Could not delete the login for {host}: {}",
+                    e.message()
+                )),
             }
         });
     }));
@@ -247,7 +256,7 @@ fn AddRegistry(on_added: impl Fn() + Clone + 'static) -> impl IntoView {
     };
     let message = move || {
         error.get().map(|e| {
-            let text = if e.status == 401 {
+            let text = if e.status == 401 && !e.message().contains("refused") {
                 format!("The registry refused the login: {}", e.message())
             } else {
                 e.message()

@@ -21,7 +21,7 @@ use crate::components::{
     diff::DiffView,
     format::{parse_time, RelativeTime},
     icons::Icon,
-    layout::endpoint_path,
+    layout::{endpoint_path, line_icon},
     logs::{LogSource, LogView},
     modal::ConfirmRequest,
     remote::{EmptyState, LoadError, Loading, Phase, Remote},
@@ -33,6 +33,9 @@ use crate::pages::stack_deploy::{
 };
 use crate::pages::stacks::{adopt, ask_down, stack_verb, DeleteStackDialog, OriginBadge, RunningBadge};
 use crate::state::{use_app, AppState};
+
+/// An arrow into a tray (Feather's "download", MIT): pull.
+const PULL_ICON: &str = "M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -387,6 +390,14 @@ fn Header(
             }
         };
         let deploy = move |_| ctx.deploy(Planned::Saved);
+        let pull = {
+            let (ep, name) = (ep.get_untracked(), name.clone());
+            move |_| {
+                start_run(app, run, ep.clone(), name.clone(), RunKind::Pull, Planned::Unknown, move |_| {
+                    detail.reload()
+                })
+            }
+        };
         let down = {
             let (ep, name) = (ep.get_untracked(), name.clone());
             move |_| ask_down(app, run, ep.clone(), name.clone(), move |_| detail.reload())
@@ -482,6 +493,19 @@ fn Header(
                         {Icon::Close.view()}
                         <span>"Down"</span>
                     </button>
+                    {berth.then(|| view! {
+                        <button
+                            type="button"
+                            class="btn"
+                            aria-label=format!("Pull the images of {name}")
+                            title="Pull the services' images again; Deploy then recreates what changed"
+                            disabled=busy
+                            on:click=pull.clone()
+                        >
+                            {line_icon(PULL_ICON)}
+                            <span>"Pull"</span>
+                        </button>
+                    })}
                     {verb_button("restart", "Restart", Icon::Restart)}
                     {verb_button("stop", "Stop", Icon::Stop)}
                     {verb_button("start", "Start", Icon::Play)}
@@ -845,6 +869,10 @@ fn PlanTab(ctx: Ctx) -> impl IntoView {
         });
         error.set(None);
         if dirty.get_untracked() {
+            // The last run's "Deployed" must not stand for this one.
+            if !ctx.running() {
+                ctx.run.set(None);
+            }
             spawn_local(async move {
                 match ctx.save().await {
                     Ok(d) => {
@@ -1028,14 +1056,18 @@ fn RevisionsTab(ctx: Ctx) -> impl IntoView {
     });
     // The two revisions compared; the newest two to begin with.
     let selected = RwSignal::new(Vec::<i64>::new());
-    Effect::new(move |_| {
+    Effect::new(move |newest_before: Option<Option<i64>>| {
         revisions.value.with(|v| {
-            if let Some(Ok(list)) = v {
-                let known = selected.with_untracked(|s| s.iter().all(|n| list.iter().any(|r| r.number == *n)));
-                if selected.with_untracked(Vec::is_empty) || !known {
-                    selected.set(list.iter().take(2).map(|r| r.number).collect());
-                }
+            let Some(Ok(list)) = v else {
+                return newest_before.flatten();
+            };
+            let newest = list.first().map(|r| r.number);
+            let known = selected
+                .with_untracked(|s| s.iter().all(|n| list.iter().any(|r| r.number == *n)));
+            if newest_before.flatten() != newest || !known {
+                selected.set(list.iter().take(2).map(|r| r.number).collect());
             }
+            newest
         })
     });
     let pair = Memo::new(move |_| {

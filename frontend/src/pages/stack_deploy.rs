@@ -573,7 +573,7 @@ pub fn RunPanel(
                     <div class="banner-text">
                         <strong>{match service {
                             Some(s) => format!("Service {s} failed"),
-                            None => "It failed".to_owned(),
+                            None => "What went wrong".to_owned(),
                         }}</strong>
                         <p>{message.clone()}</p>
                     </div>
@@ -665,5 +665,61 @@ pub fn error_banner(title: &'static str, error: ApiError) -> impl IntoView {
                 <p>{error.message()}</p>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str) -> StackProgress {
+        StackProgress::Step {
+            action: PlanAction::Create,
+            kind: "container".into(),
+            name: name.into(),
+            service: None,
+        }
+    }
+
+    #[test]
+    fn the_bar_counts_finished_steps() {
+        let mut run = Run {
+            stack: "shop".into(),
+            kind: RunKind::Up,
+            planned: Some(3),
+            lines: Vec::new(),
+            logs: Vec::new(),
+            end: None,
+        };
+        assert_eq!((run.completed(), run.total()), (0, Some(3)));
+        run.push(step("a"));
+        run.push(step("b"));
+        assert_eq!((run.completed(), run.total()), (1, Some(3)));
+        run.push(step("c"));
+        run.push(StackProgress::Done { changed: 3 });
+        run.end = Some(RunEnd::Done(3));
+        assert_eq!((run.completed(), run.total()), (3, Some(3)));
+    }
+
+    #[test]
+    fn pull_lines_of_a_layer_update_in_place() {
+        let mut run = Run {
+            stack: "shop".into(),
+            kind: RunKind::Pull,
+            planned: None,
+            lines: Vec::new(),
+            logs: Vec::new(),
+            end: None,
+        };
+        let log = |text: &str| StackProgress::Log {
+            service: "web".into(),
+            text: text.into(),
+        };
+        run.push(log("Pulling from library/nginx"));
+        run.push(log("0123456789ab: Downloading"));
+        run.push(log("0123456789ab: Pull complete"));
+        assert_eq!(run.logs.len(), 2);
+        assert_eq!(run.logs[1].1, "0123456789ab: Pull complete");
+        assert!(run.lines.is_empty());
     }
 }

@@ -14,6 +14,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
+    remote::Remote,
     yaml_editor::{use_compose_check, YamlEditor},
 };
 use crate::pages::stacks::{stack_name_problem, stack_path};
@@ -50,6 +51,11 @@ pub fn NewStackPage() -> impl IntoView {
     let form_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
+    let containers = Remote::new(move || {
+        let ep = ep.get();
+        async move { api::containers(&ep).await }
+    });
+    let picked = RwSignal::new(String::new());
     let run_line = RwSignal::new(String::new());
     let run_error = RwSignal::new(None::<String>);
     let converting = RwSignal::new(false);
@@ -107,16 +113,21 @@ pub fn NewStackPage() -> impl IntoView {
         }
     };
 
-    let convert = move |_| {
+    // A `docker run` line (`None`) or a container (`Some(id)`) as the file.
+    let convert_from = move |container: Option<String>| {
         let line = run_line.get_untracked();
-        if line.trim().is_empty() {
+        if container.is_none() && line.trim().is_empty() {
             run_error.set(Some("Paste a docker run command first.".into()));
             return;
         }
         converting.set(true);
         run_error.set(None);
+        let ep = ep.get_untracked();
         spawn_local(async move {
-            let result = api::compose_from_run(&line).await;
+            let result = match &container {
+                Some(id) => api::container_compose(&ep, id).await,
+                None => api::compose_from_run(&line).await,
+            };
             converting.set(false);
             match result {
                 Ok(snippet) => {
@@ -148,6 +159,32 @@ pub fn NewStackPage() -> impl IntoView {
                 Err(e) => run_error.set(Some(e.message())),
             }
         });
+    };
+
+    let convert = move |_| convert_from(None);
+    let from_container = move |_| {
+        let id = picked.get_untracked();
+        if id.is_empty() {
+            run_error.set(Some("Choose a container first.".into()));
+        } else {
+            convert_from(Some(id));
+        }
+    };
+    let container_options = move || {
+        containers.value.with(|v| match v {
+            Some(Ok(list)) => {
+                let mut list = list.clone();
+                list.sort_by(|a, b| a.name.cmp(&b.name));
+                list.into_iter()
+                    .map(|c| {
+                        let label = format!("{} ({})", c.name, c.image);
+                        view! { <option value=c.id.clone()>{label}</option> }
+                    })
+                    .collect_view()
+                    .into_any()
+            }
+            _ => ().into_any(),
+        })
     };
 
     view! {
@@ -235,6 +272,19 @@ pub fn NewStackPage() -> impl IntoView {
                             </button>
                         </div>
                         <p class="field-hint">"The command becomes a compose service in the editor, ready to edit."</p>
+                        <div class="field">
+                            <label for="stack-from-container">"Or an existing container"</label>
+                            <select id="stack-from-container" class="select" bind:value=picked>
+                                <option value="">"Choose a container…"</option>
+                                {container_options}
+                            </select>
+                        </div>
+                        <div>
+                            <button type="button" class="btn" disabled=converting on:click=from_container>
+                                {Icon::Copy.view()}
+                                <span>"Use its settings"</span>
+                            </button>
+                        </div>
                     </section>
                 </aside>
             </div>

@@ -548,3 +548,19 @@ pub fn StacksPage() -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stack_name_problem;
+
+    #[test]
+    fn names_follow_compose_rules() {
+        assert_eq!(stack_name_problem("shop"), None);
+        assert_eq!(stack_name_problem("web_2-a"), None);
+        assert!(stack_name_problem("").is_some());
+        assert!(stack_name_problem("Shop").is_some());
+        assert!(stack_name_problem("-shop").is_some());
+        assert!(stack_name_problem("my shop").is_some());
+        assert!(stack_name_problem(&"a".repeat(64)).is_some());
+    }
+}
