@@ -251,7 +251,7 @@ pub fn NewStackPage() -> impl IntoView {
                 </form>
                 <aside class="run-side">
                     <section class="card form-section">
-                        <h2 class="card-title">"From docker run"</h2>
+                        <h2 class="card-title">"From docker run or a container"</h2>
                         <div class="field">
                             <label for="stack-run-line">"Paste a docker run command"</label>
                             <textarea
