@@ -24,7 +24,8 @@ const LOG_LINES: usize = 200_000;
 const ECHOES: usize = 40;
 const STREAMS: usize = 100;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Berth {
     child: Child,
@@ -34,7 +35,9 @@ struct Berth {
 
 impl Drop for Berth {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -42,22 +45,38 @@ impl Drop for Berth {
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn dockerd_pid() -> Option<u32> {
     let out = Command::new("pidof").arg("dockerd").output().ok()?;
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next()?.parse().ok()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 async fn start_berth() -> Berth {
     let bin = std::env::var("BERTH_BIN").unwrap_or_else(|_| "target/release/berth".into());
     let data = std::env::temp_dir().join(format!("berth-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
     let mut child = Command::new(&bin)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(&data)
         .env("BERTH_LOG", "warn")
         .stdout(Stdio::piped())
@@ -74,29 +93,78 @@ async fn start_berth() -> Berth {
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{base}/api/v1/setup"))
-        .json(&serde_json::json!({"token": token, "username": "bench", "password": "bench-password"}))
+        .json(
+            &serde_json::json!({"token": token, "username": "bench", "password": "bench-password"}),
+        )
         .send()
         .await
         .expect("setup");
-    let cookie = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").to_string();
-    Berth { child, base, cookie }
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    Berth {
+        child,
+        base,
+        cookie,
+    }
 }
 
 async fn ws(b: &Berth, path: &str) -> Ws {
-    let mut req = format!("{}{path}", b.base.replace("http://", "ws://")).into_client_request().expect("request");
-    req.headers_mut().insert("cookie", b.cookie.parse().expect("cookie"));
-    tokio_tungstenite::connect_async(req).await.expect("websocket").0
+    let mut req = format!("{}{path}", b.base.replace("http://", "ws://"))
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("cookie", b.cookie.parse().expect("cookie"));
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket")
+        .0
 }
 
 async fn container(docker: &Docker, name: &str, cmd: &[&str]) {
-    let _ = docker.remove_container(name, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
-    let body = ContainerCreateBody { image: Some(IMAGE.into()), cmd: Some(cmd.iter().map(|s| s.to_string()).collect()), ..Default::default() };
-    docker.create_container(Some(CreateContainerOptions { name: Some(name.into()), ..Default::default() }), body).await.expect("create");
+    let _ = docker
+        .remove_container(
+            name,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await;
+    let body = ContainerCreateBody {
+        image: Some(IMAGE.into()),
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.into()),
+                ..Default::default()
+            }),
+            body,
+        )
+        .await
+        .expect("create");
     docker.start_container(name, None).await.expect("start");
 }
 
 async fn remove(docker: &Docker, name: &str) {
-    let _ = docker.remove_container(name, Some(RemoveContainerOptions { force: true, ..Default::default() })).await;
+    let _ = docker
+        .remove_container(
+            name,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await;
 }
 
 fn row(what: &str, berth: f64, engine: f64, unit: &str) {
@@ -106,7 +174,11 @@ fn row(what: &str, berth: f64, engine: f64, unit: &str) {
 
 #[tokio::main]
 async fn main() {
-    let docker = Docker::connect_with_local_defaults().expect("docker").negotiate_version().await.expect("dockerd answers");
+    let docker = Docker::connect_with_local_defaults()
+        .expect("docker")
+        .negotiate_version()
+        .await
+        .expect("dockerd answers");
     let berth = start_berth().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib(berth.child.id());
@@ -122,13 +194,25 @@ async fn main() {
     while wait.next().await.is_some() {}
     let t = Instant::now();
     let mut n = 0usize;
-    let mut s = docker.logs(logs, Some(LogsOptions { stdout: true, stderr: true, tail: "all".into(), ..Default::default() }));
+    let mut s = docker.logs(
+        logs,
+        Some(LogsOptions {
+            stdout: true,
+            stderr: true,
+            tail: "all".into(),
+            ..Default::default()
+        }),
+    );
     while let Some(Ok(chunk)) = s.next().await {
         n += chunk.into_bytes().iter().filter(|b| **b == b'\n').count();
     }
     let engine_rate = n as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut socket = ws(&berth, &format!("/api/v1/endpoints/local/containers/{logs}/logs/ws?tail=all")).await;
+    let mut socket = ws(
+        &berth,
+        &format!("/api/v1/endpoints/local/containers/{logs}/logs/ws?tail=all"),
+    )
+    .await;
     let (mut got, mut skipped) = (0usize, 0u64);
     while let Some(Ok(msg)) = socket.next().await {
         if let Message::Text(text) = msg {
@@ -140,18 +224,43 @@ async fn main() {
         }
     }
     let berth_rate = got as f64 / t.elapsed().as_secs_f64();
-    row(&format!("log lines/s ({got} read, {skipped} skipped)"), berth_rate, engine_rate, "lines/s");
+    row(
+        &format!("log lines/s ({got} read, {skipped} skipped)"),
+        berth_rate,
+        engine_rate,
+        "lines/s",
+    );
     remove(&docker, logs).await;
 
     // 2. Exec echo round trip.
     let shell = "berth-bench-exec";
     container(&docker, shell, &["sleep", "600"]).await;
     let exec = docker
-        .create_exec(shell, CreateExecOptions { attach_stdin: Some(true), attach_stdout: Some(true), tty: Some(true), cmd: Some(vec!["sh"]), ..Default::default() })
+        .create_exec(
+            shell,
+            CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                tty: Some(true),
+                cmd: Some(vec!["sh"]),
+                ..Default::default()
+            },
+        )
         .await
         .expect("exec");
-    let StartExecResults::Attached { mut output, mut input } =
-        docker.start_exec(&exec.id, Some(StartExecOptions { tty: true, ..Default::default() })).await.expect("start exec")
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = docker
+        .start_exec(
+            &exec.id,
+            Some(StartExecOptions {
+                tty: true,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("start exec")
     else {
         panic!("detached")
     };
@@ -159,7 +268,10 @@ async fn main() {
     for i in 0..ECHOES {
         let marker = format!("mark{i}x");
         let t = Instant::now();
-        input.write_all(format!("echo {marker}\n").as_bytes()).await.expect("write");
+        input
+            .write_all(format!("echo {marker}\n").as_bytes())
+            .await
+            .expect("write");
         let mut seen = String::new();
         while !seen.contains(&format!("{marker}\r\n")) {
             match output.next().await {
@@ -169,10 +281,17 @@ async fn main() {
         }
         direct.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let mut socket = ws(&berth, &format!("/api/v1/endpoints/local/containers/{shell}/exec/ws?cmd=sh")).await;
+    let mut socket = ws(
+        &berth,
+        &format!("/api/v1/endpoints/local/containers/{shell}/exec/ws?cmd=sh"),
+    )
+    .await;
     while let Some(Ok(msg)) = socket.next().await {
         if let Message::Text(t) = msg {
-            if matches!(serde_json::from_str::<ExecEvent>(&t), Ok(ExecEvent::Started { .. })) {
+            if matches!(
+                serde_json::from_str::<ExecEvent>(&t),
+                Ok(ExecEvent::Started { .. })
+            ) {
                 break;
             }
         }
@@ -181,7 +300,12 @@ async fn main() {
     for i in 0..ECHOES {
         let marker = format!("mark{i}y");
         let t = Instant::now();
-        socket.send(Message::Binary(format!("echo {marker}\n").into_bytes().into())).await.expect("send");
+        socket
+            .send(Message::Binary(
+                format!("echo {marker}\n").into_bytes().into(),
+            ))
+            .await
+            .expect("send");
         let mut seen = String::new();
         while !seen.contains(&format!("{marker}\r\n")) {
             match socket.next().await {
@@ -196,15 +320,31 @@ async fn main() {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         v[v.len() / 2]
     };
-    row("exec echo round trip (median)", median(&mut through), median(&mut direct), "ms");
+    row(
+        "exec echo round trip (median)",
+        median(&mut through),
+        median(&mut direct),
+        "ms",
+    );
     remove(&docker, shell).await;
 
     // 3. Memory: idle, and with 100 followers of a chatty container.
     let chatty = "berth-bench-chatty";
-    container(&docker, chatty, &["sh", "-c", "while true; do seq 1 200; sleep 0.2; done"]).await;
+    container(
+        &docker,
+        chatty,
+        &["sh", "-c", "while true; do seq 1 200; sleep 0.2; done"],
+    )
+    .await;
     let mut sockets = Vec::new();
     for _ in 0..STREAMS {
-        sockets.push(ws(&berth, &format!("/api/v1/endpoints/local/containers/{chatty}/logs/ws?tail=100")).await);
+        sockets.push(
+            ws(
+                &berth,
+                &format!("/api/v1/endpoints/local/containers/{chatty}/logs/ws?tail=100"),
+            )
+            .await,
+        );
     }
     let reader = tokio::spawn(async move {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -219,8 +359,18 @@ async fn main() {
     let busy = rss_kib(berth.child.id());
     let dockerd_busy = dockerd_pid().map(rss_kib).unwrap_or(0);
     let _sockets = reader.await;
-    row("RSS idle after start", idle as f64 / 1024.0, dockerd as f64 / 1024.0, "MiB");
-    row(&format!("RSS with {STREAMS} log streams"), busy as f64 / 1024.0, dockerd_busy as f64 / 1024.0, "MiB");
+    row(
+        "RSS idle after start",
+        idle as f64 / 1024.0,
+        dockerd as f64 / 1024.0,
+        "MiB",
+    );
+    row(
+        &format!("RSS with {STREAMS} log streams"),
+        busy as f64 / 1024.0,
+        dockerd_busy as f64 / 1024.0,
+        "MiB",
+    );
     remove(&docker, chatty).await;
     println!("\n(RSS rows compare berth with dockerd itself at the same moment.)");
 }

@@ -22,8 +22,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use crate::components::{layout::Shell, modal::ConfirmHost, toast::ToastHost};
 use crate::pages::{
     container::ContainerPage, containers::ContainersPage, home::Home, host::HostPage,
-    login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage,
-    run::RunPage, setup::SetupPage, tokens::TokensPage, users::UsersPage, volumes::VolumesPage,
+    login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage, run::RunPage,
+    setup::SetupPage, tokens::TokensPage, users::UsersPage, volumes::VolumesPage,
 };
 // issue 6: stacks.
 use crate::pages::{stack::StackPage, stack_new::NewStackPage, stacks::StacksPage};

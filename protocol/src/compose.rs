@@ -113,12 +113,28 @@ pub struct StackPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StackProgress {
-    Step { action: PlanAction, kind: String, name: String, service: Option<String> },
-    Waiting { service: String, condition: String },
+    Step {
+        action: PlanAction,
+        kind: String,
+        name: String,
+        service: Option<String>,
+    },
+    Waiting {
+        service: String,
+        condition: String,
+    },
     /// A line of a service's image build or pull.
-    Log { service: String, text: String },
-    Done { changed: usize },
-    Error { service: Option<String>, message: String },
+    Log {
+        service: String,
+        text: String,
+    },
+    Done {
+        changed: usize,
+    },
+    Error {
+        service: Option<String>,
+        message: String,
+    },
 }
 
 /// A saved version of a stack's files.

@@ -70,7 +70,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-
 // ---------------------------------------------------------------- reads
 
 #[derive(Debug, Default, Deserialize)]

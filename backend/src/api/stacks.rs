@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use futures_util::StreamExt;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use futures_util::StreamExt;
 use protocol::run_command::parse_run_command;
 use protocol::{
     ComposeCheck, ComposeSnippet, ContainerState, DownOptions, FromCommand, Role, ServiceState,
@@ -527,41 +527,75 @@ async fn up(
         tracing::info!(stack = %name, revision = n, "rolling back");
     }
     let services = plan::active_services(&file, &profiles(&env), &opts.services);
-    let to_build: Vec<String> = services.iter().filter(|s| file.services.get(*s).is_some_and(|s| s.build.is_some())).cloned().collect();
+    let to_build: Vec<String> = services
+        .iter()
+        .filter(|s| file.services.get(*s).is_some_and(|s| s.build.is_some()))
+        .cloned()
+        .collect();
     for s in &to_build {
         if let Some(b) = file.services.get(s).and_then(|s| s.build.as_ref()) {
             build::inside(&dir_path, &b.context).map_err(AppError::BadRequest)?;
         }
     }
-    let logins = if to_build.is_empty() { Vec::new() } else { state.store.registry_logins(&state.config.data_dir).await? };
+    let logins = if to_build.is_empty() {
+        Vec::new()
+    } else {
+        state.store.registry_logins(&state.config.data_dir).await?
+    };
     let remove_orphans = opts.remove_orphans && opts.services.is_empty();
     // Without builds the plan is made now, so a bad request fails as a
     // plain 4xx; with builds it has to wait for the new images.
     let early_plan = if to_build.is_empty() {
-        let ctx = Context { project: &name, file: &file, working_dir: &dir };
+        let ctx = Context {
+            project: &name,
+            file: &file,
+            working_dir: &dir,
+        };
         Some(plan::plan(&engine, &ctx, &services, remove_orphans).await?)
     } else {
         None
     };
     let ctx_name = name.clone();
-    let target = Extension(AuditTarget(format!("stack {name} revision {}", row.revision)));
+    let target = Extension(AuditTarget(format!(
+        "stack {name} revision {}",
+        row.revision
+    )));
     let response = progress_stream(move |tx| {
         tokio::spawn(async move {
             for s in &to_build {
-                let Some(service) = file.services.get(s) else { continue };
+                let Some(service) = file.services.get(s) else {
+                    continue;
+                };
                 let tag = image_of(&ctx_name, service);
-                if let Err(e) = build::build_service(&engine, &dir_path, service, &tag, logins.clone(), &tx).await {
-                    let _ = tx.send(StackProgress::Error { service: Some(s.clone()), message: e.to_string() }).await;
+                if let Err(e) =
+                    build::build_service(&engine, &dir_path, service, &tag, logins.clone(), &tx)
+                        .await
+                {
+                    let _ = tx
+                        .send(StackProgress::Error {
+                            service: Some(s.clone()),
+                            message: e.to_string(),
+                        })
+                        .await;
                     return;
                 }
             }
-            let ctx = Context { project: &ctx_name, file: &file, working_dir: &dir };
+            let ctx = Context {
+                project: &ctx_name,
+                file: &file,
+                working_dir: &dir,
+            };
             let full = match early_plan {
                 Some(p) => p,
                 None => match plan::plan(&engine, &ctx, &services, remove_orphans).await {
                     Ok(p) => p,
                     Err(e) => {
-                        let _ = tx.send(StackProgress::Error { service: None, message: e.to_string() }).await;
+                        let _ = tx
+                            .send(StackProgress::Error {
+                                service: None,
+                                message: e.to_string(),
+                            })
+                            .await;
                         return;
                     }
                 },
@@ -831,22 +865,37 @@ struct Unpacked {
 
 /// Unpacks a tar into the stack's folder. Entries that would land outside
 /// it (absolute paths, `..`, links) are refused, and so is the whole upload.
-async fn upload_files(State(state): State<AppState>, AppPath((ep, name)): AppPath<(String, String)>, body: Bytes) -> AppResult<Response> {
+async fn upload_files(
+    State(state): State<AppState>,
+    AppPath((ep, name)): AppPath<(String, String)>,
+    body: Bytes,
+) -> AppResult<Response> {
     stack_row(&state, &ep, &name).await?;
     let dir = stack_dir(&state, &ep, &name);
-    tokio::fs::create_dir_all(&dir).await.map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
     let files = tokio::task::spawn_blocking(move || unpack(&body, &dir))
         .await
         .map_err(|e| AppError::internal(format!("unpacking failed: {e}")))??;
-    Ok((Extension(AuditTarget(format!("stack {name} files"))), AppJson(Unpacked { files })).into_response())
+    Ok((
+        Extension(AuditTarget(format!("stack {name} files"))),
+        AppJson(Unpacked { files }),
+    )
+        .into_response())
 }
 
 fn unpack(body: &[u8], dir: &std::path::Path) -> AppResult<usize> {
     use std::io::Read;
     let gz = body.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gz { Box::new(flate2::read::GzDecoder::new(body)) } else { Box::new(body) };
+    let reader: Box<dyn Read> = if gz {
+        Box::new(flate2::read::GzDecoder::new(body))
+    } else {
+        Box::new(body)
+    };
     let mut archive = tar::Archive::new(reader);
-    let bad = |e: std::io::Error| AppError::BadRequest(format!("the upload is not a tar archive: {e}"));
+    let bad =
+        |e: std::io::Error| AppError::BadRequest(format!("the upload is not a tar archive: {e}"));
     // Every entry is checked before anything is written.
     let mut plan = Vec::new();
     let mut total = 0usize;
@@ -854,11 +903,16 @@ fn unpack(body: &[u8], dir: &std::path::Path) -> AppResult<usize> {
         let mut entry = entry.map_err(bad)?;
         let path = entry.path().map_err(bad)?.into_owned();
         let text = path.display().to_string();
-        let clean = text.trim_start_matches("./").trim_end_matches('/').to_string();
+        let clean = text
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
         if clean.is_empty() {
             continue;
         }
-        let target = build::inside(dir, &clean).map_err(|_| AppError::BadRequest(format!("{text:?} would land outside the stack's folder")))?;
+        let target = build::inside(dir, &clean).map_err(|_| {
+            AppError::BadRequest(format!("{text:?} would land outside the stack's folder"))
+        })?;
         match entry.header().entry_type() {
             tar::EntryType::Directory => plan.push((target, None)),
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -866,22 +920,34 @@ fn unpack(body: &[u8], dir: &std::path::Path) -> AppResult<usize> {
                 entry.read_to_end(&mut data).map_err(bad)?;
                 total += data.len();
                 if total > MAX_FILES_UPLOAD {
-                    return Err(AppError::PayloadTooLarge("the unpacked files are larger than berth takes".into()));
+                    return Err(AppError::PayloadTooLarge(
+                        "the unpacked files are larger than berth takes".into(),
+                    ));
                 }
                 plan.push((target, Some(data)));
             }
-            other => return Err(AppError::BadRequest(format!("{text:?} is a {other:?}; only files and folders are taken"))),
+            other => {
+                return Err(AppError::BadRequest(format!(
+                    "{text:?} is a {other:?}; only files and folders are taken"
+                )))
+            }
         }
     }
     let mut files = 0;
     for (target, data) in plan {
         match data {
-            None => std::fs::create_dir_all(&target).map_err(|e| AppError::internal(format!("cannot create {}: {e}", target.display())))?,
+            None => std::fs::create_dir_all(&target).map_err(|e| {
+                AppError::internal(format!("cannot create {}: {e}", target.display()))
+            })?,
             Some(data) => {
                 if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| AppError::internal(format!("cannot create {}: {e}", parent.display())))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        AppError::internal(format!("cannot create {}: {e}", parent.display()))
+                    })?;
                 }
-                std::fs::write(&target, data).map_err(|e| AppError::internal(format!("cannot write {}: {e}", target.display())))?;
+                std::fs::write(&target, data).map_err(|e| {
+                    AppError::internal(format!("cannot write {}: {e}", target.display()))
+                })?;
                 files += 1;
             }
         }
@@ -889,7 +955,10 @@ fn unpack(body: &[u8], dir: &std::path::Path) -> AppResult<usize> {
     Ok(files)
 }
 
-async fn pull(State(state): State<AppState>, AppPath((ep, name)): AppPath<(String, String)>) -> AppResult<Response> {
+async fn pull(
+    State(state): State<AppState>,
+    AppPath((ep, name)): AppPath<(String, String)>,
+) -> AppResult<Response> {
     use protocol::images::{ImageRef, Progress};
     let row = stack_row(&state, &ep, &name).await?;
     let engine = state.endpoints.get(&ep)?;
@@ -898,7 +967,10 @@ async fn pull(State(state): State<AppState>, AppPath((ep, name)): AppPath<(Strin
     for s in file.services.values() {
         if let Some(image) = &s.image {
             let reference = ImageRef::parse(image).map_err(AppError::BadRequest)?;
-            let login = state.store.registry_login_for(&state.config.data_dir, &reference.registry_host()).await?;
+            let login = state
+                .store
+                .registry_login_for(&state.config.data_dir, &reference.registry_host())
+                .await?;
             images.push((s.name.clone(), reference, login));
         }
     }
@@ -909,7 +981,12 @@ async fn pull(State(state): State<AppState>, AppPath((ep, name)): AppPath<(Strin
                 let stream = match engine.pull_image(&reference, login).await {
                     Ok(s) => s,
                     Err(e) => {
-                        let _ = tx.send(StackProgress::Error { service: Some(service), message: e.to_string() }).await;
+                        let _ = tx
+                            .send(StackProgress::Error {
+                                service: Some(service),
+                                message: e.to_string(),
+                            })
+                            .await;
                         return;
                     }
                 };
@@ -917,14 +994,26 @@ async fn pull(State(state): State<AppState>, AppPath((ep, name)): AppPath<(Strin
                 while let Some(p) = stream.next().await {
                     let text = match p {
                         Progress::Error { message, .. } => {
-                            let _ = tx.send(StackProgress::Error { service: Some(service.clone()), message }).await;
+                            let _ = tx
+                                .send(StackProgress::Error {
+                                    service: Some(service.clone()),
+                                    message,
+                                })
+                                .await;
                             return;
                         }
                         Progress::Done { .. } => break,
                         Progress::Layer { id, status, .. } => format!("{id}: {status}"),
-                        Progress::Log { text } | Progress::Status { text } | Progress::Step { text, .. } => text,
+                        Progress::Log { text }
+                        | Progress::Status { text }
+                        | Progress::Step { text, .. } => text,
                     };
-                    let _ = tx.send(StackProgress::Log { service: service.clone(), text }).await;
+                    let _ = tx
+                        .send(StackProgress::Log {
+                            service: service.clone(),
+                            text,
+                        })
+                        .await;
                 }
                 pulled += 1;
             }

@@ -95,8 +95,15 @@ pub fn service_yaml(service: &str, spec: &ContainerSpec) -> String {
         }
     }
     // A compose project's own default network is what the file gets anyway.
-    let project_default = spec.labels.get(protocol::COMPOSE_PROJECT_LABEL).map(|p| format!("{p}_default"));
-    if let Some(n) = spec.network.as_ref().filter(|n| Some(*n) != project_default.as_ref()) {
+    let project_default = spec
+        .labels
+        .get(protocol::COMPOSE_PROJECT_LABEL)
+        .map(|p| format!("{p}_default"));
+    if let Some(n) = spec
+        .network
+        .as_ref()
+        .filter(|n| Some(*n) != project_default.as_ref())
+    {
         if matches!(n.as_str(), "host" | "none" | "bridge") {
             out.push_str(&format!("    network_mode: {}\n", q(n)));
         } else {
@@ -179,7 +186,11 @@ pub fn compose_file(service: &str, spec: &ContainerSpec) -> String {
         }
     }
     // A network the container joins already exists: declared as external.
-    if let Some(n) = body.lines().find_map(|l| l.trim().strip_prefix("networks: [").and_then(|r| r.strip_suffix(']'))) {
+    if let Some(n) = body.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("networks: [")
+            .and_then(|r| r.strip_suffix(']'))
+    }) {
         out.push_str(&format!("networks:\n  {n}:\n    external: true\n"));
     }
     out
@@ -221,11 +232,16 @@ mod network_tests {
 
     #[test]
     fn a_joined_network_is_declared_external_and_a_project_default_is_left_out() {
-        let mut spec = protocol::ContainerSpec { image: "busybox".into(), network: Some("backend".into()), ..Default::default() };
+        let mut spec = protocol::ContainerSpec {
+            image: "busybox".into(),
+            network: Some("backend".into()),
+            ..Default::default()
+        };
         let file = parse(&compose_file("app", &spec), "", "/x").expect("valid");
         assert!(file.networks["backend"].external);
         spec.network = Some("shop_default".into());
-        spec.labels.insert(protocol::COMPOSE_PROJECT_LABEL.into(), "shop".into());
+        spec.labels
+            .insert(protocol::COMPOSE_PROJECT_LABEL.into(), "shop".into());
         let yaml = compose_file("app", &spec);
         assert!(!yaml.contains("networks"), "{yaml}");
         parse(&yaml, "", "/x").expect("valid");

@@ -176,6 +176,7 @@ pub fn parse_env_file(text: &str) -> Result<BTreeMap<String, String>, (usize, St
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may panic on a wrong result")]
 mod tests {
     use super::*;
 

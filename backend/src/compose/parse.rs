@@ -982,11 +982,10 @@ impl Parser {
                 "start_period" => h.start_period_ns = self.duration(v),
                 "start_interval" => {}
                 "retries" => h.retries = self.integer(v, "retries"),
-                "disable" => {
-                    if self.boolean(v, "disable") == Some(true) {
-                        h.test = vec!["NONE".into()];
-                    }
+                "disable" if self.boolean(v, "disable") == Some(true) => {
+                    h.test = vec!["NONE".into()];
                 }
+                "disable" => {}
                 _ => {}
             }
         }

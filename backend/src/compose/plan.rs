@@ -357,7 +357,10 @@ async fn differences(
     Ok(reasons)
 }
 
-fn normalized_ports(ports: &[PortSpec]) -> Vec<(String, Option<u16>, Option<u16>, u16, String)> {
+/// A port as compared: host IP ("" for all), host port, range end, container port, protocol.
+type PortKey = (String, Option<u16>, Option<u16>, u16, String);
+
+fn normalized_ports(ports: &[PortSpec]) -> Vec<PortKey> {
     let mut v: Vec<_> = ports
         .iter()
         .map(|p| {

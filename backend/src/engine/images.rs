@@ -944,7 +944,9 @@ fn map_layers(history: Vec<ImageHistoryResponseItem>, diff_ids: &[String]) -> Ve
     // WORKDIR makes a layer when it had to create the folder, and an empty
     // one otherwise; try those as layers before giving up.
     let maybe = |l: &ImageLayer| l.empty && l.instruction.starts_with("WORKDIR");
-    if guessed != diff_ids.len() && guessed + layers.iter().filter(|l| maybe(l)).count() == diff_ids.len() {
+    if guessed != diff_ids.len()
+        && guessed + layers.iter().filter(|l| maybe(l)).count() == diff_ids.len()
+    {
         for l in layers.iter_mut() {
             if maybe(l) {
                 l.empty = false;

@@ -38,11 +38,12 @@ impl DiffLine {
 
 /// (added, removed) line counts.
 pub fn diff_stats(diff: &str) -> (usize, usize) {
-    diff.lines().fold((0, 0), |(a, r), line| match DiffLine::of(line) {
-        DiffLine::Added => (a + 1, r),
-        DiffLine::Removed => (a, r + 1),
-        _ => (a, r),
-    })
+    diff.lines()
+        .fold((0, 0), |(a, r), line| match DiffLine::of(line) {
+            DiffLine::Added => (a + 1, r),
+            DiffLine::Removed => (a, r + 1),
+            _ => (a, r),
+        })
 }
 
 #[component]

@@ -797,7 +797,11 @@ pub fn RunPage() -> impl IntoView {
                 original.set(None);
             }
             // "Run it" from an image: `?image=<reference>` fills the image.
-            if let Some(image) = query.read_untracked().get("image").filter(|i| !i.is_empty()) {
+            if let Some(image) = query
+                .read_untracked()
+                .get("image")
+                .filter(|i| !i.is_empty())
+            {
                 form.image.set(image);
             }
             source.set(Some(Ok(())));

@@ -31,7 +31,9 @@ use crate::pages::containers::{page_host, Ports};
 use crate::pages::stack_deploy::{
     error_banner, planned_steps, start_run, PlanSteps, Planned, Run, RunKind, RunPanel,
 };
-use crate::pages::stacks::{adopt, ask_down, stack_verb, DeleteStackDialog, OriginBadge, RunningBadge};
+use crate::pages::stacks::{
+    adopt, ask_down, stack_verb, DeleteStackDialog, OriginBadge, RunningBadge,
+};
 use crate::state::{use_app, AppState};
 
 /// An arrow into a tray (Feather's "download", MIT): pull.
@@ -47,7 +49,13 @@ enum Tab {
 }
 
 impl Tab {
-    const BERTH: [Tab; 5] = [Tab::Editor, Tab::Plan, Tab::Services, Tab::Logs, Tab::Revisions];
+    const BERTH: [Tab; 5] = [
+        Tab::Editor,
+        Tab::Plan,
+        Tab::Services,
+        Tab::Logs,
+        Tab::Revisions,
+    ];
     const EXTERNAL: [Tab; 2] = [Tab::Services, Tab::Logs];
 
     fn label(self) -> &'static str {
@@ -101,7 +109,11 @@ fn service_counts(d: &StackDetail) -> (usize, usize) {
     let running = d
         .services
         .iter()
-        .filter(|s| s.containers.iter().any(|c| c.state == ContainerState::Running))
+        .filter(|s| {
+            s.containers
+                .iter()
+                .any(|c| c.state == ContainerState::Running)
+        })
         .count();
     (running, d.services.len())
 }
@@ -218,7 +230,9 @@ pub fn StackPage() -> impl IntoView {
     // edits of their own there.
     Effect::new(move |_| {
         let fresh = detail.value.with(|v| match v {
-            Some(Ok(d)) if d.origin == StackOrigin::Berth => Some((d.compose.clone(), d.env.clone())),
+            Some(Ok(d)) if d.origin == StackOrigin::Berth => {
+                Some((d.compose.clone(), d.env.clone()))
+            }
             _ => None,
         });
         let Some(fresh) = fresh else { return };
@@ -293,7 +307,8 @@ pub fn StackPage() -> impl IntoView {
         Tab::Revisions => view! { <RevisionsTab ctx=ctx/> }.into_any(),
     };
 
-    move || match detail.phase.get() {
+    move || {
+        match detail.phase.get() {
         Phase::Loading => view! { <div class="page"><Loading what="the stack"/></div> }.into_any(),
         Phase::Failed(error) if error.is_not_found() => view! {
             <div class="page">
@@ -336,6 +351,7 @@ pub fn StackPage() -> impl IntoView {
             .into_any()
         }
     }
+    }
 }
 
 #[component]
@@ -345,15 +361,19 @@ fn Header(
     adopt_paste: RwSignal<bool>,
 ) -> impl IntoView {
     let Ctx {
-        app, ep, detail, run, ..
+        app,
+        ep,
+        detail,
+        run,
+        ..
     } = ctx;
     let adopting = RwSignal::new(false);
     let facts = Memo::new(move |_| {
         detail.value.with(|v| match v {
             Some(Ok(d)) => {
                 let (running, total) = service_counts(d);
-                let containers = d.services.iter().map(|s| s.containers.len()).sum::<usize>()
-                    + d.orphans.len();
+                let containers =
+                    d.services.iter().map(|s| s.containers.len()).sum::<usize>() + d.orphans.len();
                 Some((
                     d.name.clone(),
                     d.origin,
@@ -393,9 +413,15 @@ fn Header(
         let pull = {
             let (ep, name) = (ep.get_untracked(), name.clone());
             move |_| {
-                start_run(app, run, ep.clone(), name.clone(), RunKind::Pull, Planned::Unknown, move |_| {
-                    detail.reload()
-                })
+                start_run(
+                    app,
+                    run,
+                    ep.clone(),
+                    name.clone(),
+                    RunKind::Pull,
+                    Planned::Unknown,
+                    move |_| detail.reload(),
+                )
             }
         };
         let down = {
@@ -534,7 +560,9 @@ fn Header(
 /// and when berth cannot read that file, a form to paste it.
 #[component]
 fn ExternalBanner(ctx: Ctx, adopt_paste: RwSignal<bool>) -> impl IntoView {
-    let Ctx { app, ep, detail, .. } = ctx;
+    let Ctx {
+        app, ep, detail, ..
+    } = ctx;
     let info = Memo::new(move |_| {
         detail.value.with(|v| match v {
             Some(Ok(d)) if d.origin == StackOrigin::External => {
@@ -552,7 +580,9 @@ fn ExternalBanner(ctx: Ctx, adopt_paste: RwSignal<bool>) -> impl IntoView {
 
     move || {
         let (name, config) = info.get()?;
-        let config_text = config.clone().unwrap_or_else(|| "not named in its labels".into());
+        let config_text = config
+            .clone()
+            .unwrap_or_else(|| "not named in its labels".into());
         let try_adopt = {
             let name = name.clone();
             move |_| {
@@ -850,7 +880,10 @@ fn PlanTab(ctx: Ctx) -> impl IntoView {
     // A deploy or a change in the engine makes the plan out of date.
     let revision = Memo::new(move |_| {
         detail.value.with(|v| match v {
-            Some(Ok(d)) => (d.revision, d.services.iter().map(|s| s.containers.len()).sum::<usize>()),
+            Some(Ok(d)) => (
+                d.revision,
+                d.services.iter().map(|s| s.containers.len()).sum::<usize>(),
+            ),
             _ => (0, 0),
         })
     });
@@ -876,7 +909,9 @@ fn PlanTab(ctx: Ctx) -> impl IntoView {
             spawn_local(async move {
                 match ctx.save().await {
                     Ok(d) => {
-                        ctx.app.toasts.success(format!("Saved {} as revision {}", d.name, d.revision));
+                        ctx.app
+                            .toasts
+                            .success(format!("Saved {} as revision {}", d.name, d.revision));
                         ctx.deploy(steps);
                     }
                     Err(e) => {
@@ -1062,8 +1097,8 @@ fn RevisionsTab(ctx: Ctx) -> impl IntoView {
                 return newest_before.flatten();
             };
             let newest = list.first().map(|r| r.number);
-            let known = selected
-                .with_untracked(|s| s.iter().all(|n| list.iter().any(|r| r.number == *n)));
+            let known =
+                selected.with_untracked(|s| s.iter().all(|n| list.iter().any(|r| r.number == *n)));
             if newest_before.flatten() != newest || !known {
                 selected.set(list.iter().take(2).map(|r| r.number).collect());
             }
@@ -1225,7 +1260,8 @@ fn RevisionsTab(ctx: Ctx) -> impl IntoView {
         }
     };
 
-    move || match revisions.phase.get() {
+    move || {
+        match revisions.phase.get() {
         Phase::Loading => view! { <Loading what="revisions"/> }.into_any(),
         Phase::Failed(error) => view! {
             <LoadError error=error endpoint=ep.get() what="revisions" on_retry=move |()| revisions.reload()/>
@@ -1236,5 +1272,6 @@ fn RevisionsTab(ctx: Ctx) -> impl IntoView {
             {diff_view}
         }
         .into_any(),
+    }
     }
 }

@@ -7,7 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::{prelude::*, task::spawn_local};
-use protocol::{DownOptions, PlanAction, PlanStep, StackInput, StackPlan, StackProgress, UpOptions};
+use protocol::{
+    DownOptions, PlanAction, PlanStep, StackInput, StackPlan, StackProgress, UpOptions,
+};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
@@ -309,8 +311,9 @@ pub fn start_run(
                     },
                     (None, Ok(())) => RunEnd::Failed {
                         service: None,
-                        message: "the answer ended before the work did; reload to see where it stands"
-                            .to_owned(),
+                        message:
+                            "the answer ended before the work did; reload to see where it stands"
+                                .to_owned(),
                     },
                 }
             }
@@ -581,9 +584,15 @@ pub fn RunPanel(
             }),
             _ => None,
         };
-        let link = link_ep
-            .clone()
-            .map(|ep| endpoint_path(&ep, &format!("stacks/{}", String::from(js_sys::encode_uri_component(&name)))));
+        let link = link_ep.clone().map(|ep| {
+            endpoint_path(
+                &ep,
+                &format!(
+                    "stacks/{}",
+                    String::from(js_sys::encode_uri_component(&name))
+                ),
+            )
+        });
         let running = r.running();
         let tone = match &r.end {
             None => "run-going",

@@ -38,7 +38,10 @@ pub fn NewStackPage() -> impl IntoView {
     app.crumb.set(Some("New stack".into()));
     // The next page may have named itself already.
     on_cleanup(move || {
-        if app.crumb.with_untracked(|c| c.as_deref() == Some("New stack")) {
+        if app
+            .crumb
+            .with_untracked(|c| c.as_deref() == Some("New stack"))
+        {
             app.crumb.set(None);
         }
     });
@@ -94,8 +97,15 @@ pub fn NewStackPage() -> impl IntoView {
                         "Saved stack {} (revision {})",
                         detail.name, detail.revision
                     ));
-                    let rest = if deploy { "?tab=plan&deploy=1" } else { "?tab=plan" };
-                    navigate(&stack_path(&ep, &detail.name, rest), NavigateOptions::default());
+                    let rest = if deploy {
+                        "?tab=plan&deploy=1"
+                    } else {
+                        "?tab=plan"
+                    };
+                    navigate(
+                        &stack_path(&ep, &detail.name, rest),
+                        NavigateOptions::default(),
+                    );
                 }
                 Err(e) if is_name_error(&e) => {
                     name_error.set(Some(e.message()));

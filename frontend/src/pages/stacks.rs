@@ -27,7 +27,13 @@ enum Column {
 
 /// The path of a stack's page.
 pub fn stack_path(ep: &str, name: &str, rest: &str) -> String {
-    let base = endpoint_path(ep, &format!("stacks/{}", String::from(js_sys::encode_uri_component(name))));
+    let base = endpoint_path(
+        ep,
+        &format!(
+            "stacks/{}",
+            String::from(js_sys::encode_uri_component(name))
+        ),
+    );
     format!("{base}{rest}")
 }
 
@@ -190,7 +196,11 @@ pub fn DeleteStackDialog(
         if busy.get_untracked() {
             return;
         }
-        let (ep, with_volumes, on_deleted) = (ep.get_untracked(), volumes.get_untracked(), on_deleted.clone());
+        let (ep, with_volumes, on_deleted) = (
+            ep.get_untracked(),
+            volumes.get_untracked(),
+            on_deleted.clone(),
+        );
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -316,7 +326,15 @@ pub fn StacksPage() -> impl IntoView {
         let deploy = {
             let (ep, name) = (ep_now.clone(), name.clone());
             move |_| {
-                start_run(app, run, ep.clone(), name.clone(), RunKind::Up, Planned::Saved, move |_| reload())
+                start_run(
+                    app,
+                    run,
+                    ep.clone(),
+                    name.clone(),
+                    RunKind::Up,
+                    Planned::Saved,
+                    move |_| reload(),
+                )
             }
         };
         let down = {
@@ -343,7 +361,10 @@ pub fn StacksPage() -> impl IntoView {
                     match result {
                         Ok(true) => reload(),
                         // berth cannot read the file: its page asks for it.
-                        Ok(false) => navigate(&stack_path(&ep, &name, "?adopt=paste"), NavigateOptions::default()),
+                        Ok(false) => navigate(
+                            &stack_path(&ep, &name, "?adopt=paste"),
+                            NavigateOptions::default(),
+                        ),
                         Err(e) => app
                             .toasts
                             .error(format!("Could not adopt {name}: {}", e.message())),
