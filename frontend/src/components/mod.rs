@@ -13,6 +13,7 @@ pub mod progress;
 pub mod remote;
 pub mod stats;
 pub mod table;
+pub mod tabs;
 pub mod terminal;
 pub mod toast;
 pub mod yaml_editor;

@@ -9,9 +9,9 @@ use leptos_router::{
     NavigateOptions,
 };
 use protocol::{ImageDetail, ImageLayer};
-use wasm_bindgen::JsValue;
 
 use crate::api;
+use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabStrip};
 use crate::components::{
     copy::ShortId,
     format::{bytes, exact, parse_time, RelativeTime},
@@ -31,9 +31,7 @@ enum Tab {
     Layers,
 }
 
-impl Tab {
-    const ALL: [Tab; 2] = [Tab::Overview, Tab::Layers];
-
+impl TabItem for Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Overview => "Overview",
@@ -47,34 +45,10 @@ impl Tab {
             Tab::Layers => "layers",
         }
     }
-
-    /// The tab named by `?tab=` in the address.
-    fn from_location() -> Tab {
-        let search = window().location().search().unwrap_or_default();
-        let wanted = search
-            .trim_start_matches('?')
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("tab="))
-            .unwrap_or_default();
-        Tab::ALL
-            .into_iter()
-            .find(|t| t.slug() == wanted)
-            .unwrap_or(Tab::Overview)
-    }
 }
 
-/// Puts the tab in the address without a navigation.
-fn remember_tab(tab: Tab) {
-    let location = window().location();
-    let path = location.pathname().unwrap_or_default();
-    let url = if tab == Tab::Overview {
-        path
-    } else {
-        format!("{path}?tab={}", tab.slug())
-    };
-    if let Ok(history) = window().history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-    }
+impl Tab {
+    const ALL: [Tab; 2] = [Tab::Overview, Tab::Layers];
 }
 
 /// The instruction of a history step in Dockerfile words: the server's,
@@ -106,11 +80,11 @@ pub fn ImagePage() -> impl IntoView {
         async move { api::image(&ep, &id).await }
     });
     crate::pages::reload_on_changes(detail, &["image", "container"]);
-    let tab = RwSignal::new(Tab::from_location());
+    let tab = RwSignal::new(tab_from_location(&Tab::ALL).unwrap_or(Tab::Overview));
     Effect::new(move |before: Option<Tab>| {
         let now = tab.get();
         if before.is_some_and(|b| b != now) {
-            remember_tab(now);
+            remember_tab(now, Some(Tab::Overview));
         }
         now
     });
@@ -161,7 +135,7 @@ pub fn ImagePage() -> impl IntoView {
         Phase::Ready => view! {
             <div class="page">
                 <Header detail=detail ep=ep tagging=tagging registry_job=registry_job/>
-                <ImageTabs tab=tab/>
+                <TabStrip tab=tab tabs=Tab::ALL.to_vec() label="Image"/>
                 <div
                     class="tab-panel"
                     role="tabpanel"
@@ -276,56 +250,6 @@ fn Header(
                 </div>
             </div>
         })
-    }
-}
-
-/// The tab strip, with arrow keys moving between tabs.
-#[component]
-fn ImageTabs(tab: RwSignal<Tab>) -> impl IntoView {
-    let on_key = move |ev: ev::KeyboardEvent| {
-        let step: isize = match ev.key().as_str() {
-            "ArrowRight" => 1,
-            "ArrowLeft" => -1,
-            _ => return,
-        };
-        ev.prevent_default();
-        let all = Tab::ALL;
-        let here = all
-            .iter()
-            .position(|t| *t == tab.get_untracked())
-            .unwrap_or(0) as isize;
-        let next = all[(here + step).rem_euclid(all.len() as isize) as usize];
-        tab.set(next);
-        if let Some(el) = document().get_element_by_id(&format!("tab-{}", next.slug())) {
-            use wasm_bindgen::JsCast;
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                let _ = el.focus();
-            }
-        }
-    };
-    view! {
-        <div class="tabs" role="tablist" aria-label="Image" on:keydown=on_key>
-            {Tab::ALL
-                .into_iter()
-                .map(|t| {
-                    let selected = move || tab.get() == t;
-                    view! {
-                        <button
-                            type="button"
-                            role="tab"
-                            class="tab"
-                            id=format!("tab-{}", t.slug())
-                            aria-controls=format!("panel-{}", t.slug())
-                            aria-selected=move || if selected() { "true" } else { "false" }
-                            tabindex=move || if selected() { "0" } else { "-1" }
-                            on:click=move |_| tab.set(t)
-                        >
-                            {t.label()}
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </div>
     }
 }
 

@@ -13,9 +13,9 @@ use protocol::{
     ContainerState, ContainerSummary, StackDetail, StackInput, StackOrigin, StackPlan,
     StackRevision,
 };
-use wasm_bindgen::JsValue;
 
 use crate::api::{self, ApiError};
+use crate::components::tabs::{remember_tab, TabItem, TabStrip};
 use crate::components::{
     badge::StateBadge,
     diff::DiffView,
@@ -48,16 +48,7 @@ enum Tab {
     Revisions,
 }
 
-impl Tab {
-    const BERTH: [Tab; 5] = [
-        Tab::Editor,
-        Tab::Plan,
-        Tab::Services,
-        Tab::Logs,
-        Tab::Revisions,
-    ];
-    const EXTERNAL: [Tab; 2] = [Tab::Services, Tab::Logs];
-
+impl TabItem for Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Editor => "Editor",
@@ -77,6 +68,17 @@ impl Tab {
             Tab::Revisions => "revisions",
         }
     }
+}
+
+impl Tab {
+    const BERTH: [Tab; 5] = [
+        Tab::Editor,
+        Tab::Plan,
+        Tab::Services,
+        Tab::Logs,
+        Tab::Revisions,
+    ];
+    const EXTERNAL: [Tab; 2] = [Tab::Services, Tab::Logs];
 
     fn from_slug(slug: &str) -> Option<Tab> {
         Tab::BERTH.into_iter().find(|t| t.slug() == slug)
@@ -91,17 +93,6 @@ fn query_param(key: &str) -> Option<String> {
         .split('&')
         .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
         .map(str::to_owned)
-}
-
-/// Puts the tab in the address without a navigation (and drops one-shot
-/// parameters such as `deploy=1`).
-fn remember_tab(tab: Tab) {
-    let location = window().location();
-    let path = location.pathname().unwrap_or_default();
-    let url = format!("{path}?tab={}", tab.slug());
-    if let Ok(history) = window().history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
-    }
 }
 
 /// (running, total) services of a stack.
@@ -218,7 +209,7 @@ pub fn StackPage() -> impl IntoView {
     Effect::new(move |before: Option<Tab>| {
         let now = tab.get();
         if before.is_some_and(|b| b != now) {
-            remember_tab(now);
+            remember_tab(now, None);
         }
         now
     });
@@ -277,7 +268,7 @@ pub fn StackPage() -> impl IntoView {
     Effect::new(move |_| {
         if deploy_on_load.get_value() && origin.get() == Some(StackOrigin::Berth) {
             deploy_on_load.set_value(false);
-            remember_tab(tab.get_untracked());
+            remember_tab(tab.get_untracked(), None);
             ctx.deploy(Planned::Saved);
         }
     });
@@ -334,7 +325,14 @@ pub fn StackPage() -> impl IntoView {
                     <Header ctx=ctx deleting=deleting adopt_paste=adopt_paste/>
                     <RunPanel run=run/>
                     <ExternalBanner ctx=ctx adopt_paste=adopt_paste/>
-                    <Tabs tab=tab origin=origin/>
+                    <TabStrip
+                        tab=tab
+                        tabs=Signal::derive(move || match origin.get() {
+                            Some(StackOrigin::External) => Tab::EXTERNAL.to_vec(),
+                            _ => Tab::BERTH.to_vec(),
+                        })
+                        label="Stack"
+                    />
                     <div
                         class="tab-panel"
                         role="tabpanel"
@@ -668,57 +666,6 @@ fn ExternalBanner(ctx: Ctx, adopt_paste: RwSignal<bool>) -> impl IntoView {
                 </section>
             </Show>
         })
-    }
-}
-
-/// The tab strip, with arrow keys moving between tabs.
-#[component]
-fn Tabs(tab: RwSignal<Tab>, origin: Memo<Option<StackOrigin>>) -> impl IntoView {
-    let tabs = Memo::new(move |_| match origin.get() {
-        Some(StackOrigin::External) => Tab::EXTERNAL.to_vec(),
-        _ => Tab::BERTH.to_vec(),
-    });
-    let on_key = move |ev: ev::KeyboardEvent| {
-        let step: isize = match ev.key().as_str() {
-            "ArrowRight" => 1,
-            "ArrowLeft" => -1,
-            _ => return,
-        };
-        ev.prevent_default();
-        let all = tabs.get_untracked();
-        let here = all
-            .iter()
-            .position(|t| *t == tab.get_untracked())
-            .unwrap_or(0) as isize;
-        let next = all[(here + step).rem_euclid(all.len() as isize) as usize];
-        tab.set(next);
-        crate::pages::stack_new::focus(&format!("tab-{}", next.slug()));
-    };
-    view! {
-        <div class="tabs" role="tablist" aria-label="Stack" on:keydown=on_key>
-            {move || {
-                tabs.get()
-                    .into_iter()
-                    .map(|t| {
-                        let selected = move || tab.get() == t;
-                        view! {
-                            <button
-                                type="button"
-                                role="tab"
-                                class="tab"
-                                id=format!("tab-{}", t.slug())
-                                aria-controls=format!("panel-{}", t.slug())
-                                aria-selected=move || if selected() { "true" } else { "false" }
-                                tabindex=move || if selected() { "0" } else { "-1" }
-                                on:click=move |_| tab.set(t)
-                            >
-                                {t.label()}
-                            </button>
-                        }
-                    })
-                    .collect_view()
-            }}
-        </div>
     }
 }
 
