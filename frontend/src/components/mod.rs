@@ -2,6 +2,7 @@
 //! dialogs, toasts, loading and error states, and formatting helpers.
 
 pub mod badge;
+pub mod config_cards;
 pub mod copy;
 pub mod diff;
 pub mod format;

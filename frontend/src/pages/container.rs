@@ -11,6 +11,7 @@ use leptos_router::{
 use protocol::{ContainerDetail, ContainerState};
 
 use crate::api::{self, ContainerAction};
+use crate::components::config_cards::{EnvCard, LabelsCard};
 use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabStrip};
 use crate::components::{
     badge::{HealthBadge, StateBadge},
@@ -593,7 +594,7 @@ fn overview(d: &ContainerDetail) -> impl IntoView {
     let command = command_line(d);
     let exit_error = (!d.state.error.is_empty()).then(|| d.state.error.clone());
     let env = d.config.env.clone();
-    let labels: Vec<(String, String)> = d.config.labels.clone().into_iter().collect();
+    let labels = d.config.labels.clone();
     let mounts = d.mounts.clone();
     let networks = d.networks.clone();
     let ports = d.ports.clone();
@@ -693,41 +694,8 @@ fn overview(d: &ContainerDetail) -> impl IntoView {
                 </section>
             </div>
         </div>
-        <section class="card">
-            <h2 class="card-title">{format!("Environment ({})", env.len())}</h2>
-            {if env.is_empty() {
-                view! { <p class="muted">"No environment variables."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="list list-mono">
-                        {env
-                            .into_iter()
-                            .map(|var| {
-                                let (k, v) = var.split_once('=').map_or((var.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned()));
-                                view! { <li><span class="env-key">{k}</span>"="<span class="break">{v}</span></li> }
-                            })
-                            .collect_view()}
-                    </ul>
-                }
-                .into_any()
-            }}
-        </section>
-        <section class="card">
-            <h2 class="card-title">{format!("Labels ({})", labels.len())}</h2>
-            {if labels.is_empty() {
-                view! { <p class="muted">"No labels."</p> }.into_any()
-            } else {
-                view! {
-                    <dl class="kv kv-mono">
-                        {labels
-                            .into_iter()
-                            .map(|(k, v)| view! { <div class="kv-row"><dt class="break">{k}</dt><dd class="break">{v}</dd></div> })
-                            .collect_view()}
-                    </dl>
-                }
-                .into_any()
-            }}
-        </section>
+        <EnvCard env=env/>
+        <LabelsCard labels=labels/>
     }
 }
 

@@ -11,6 +11,7 @@ use leptos_router::{
 use protocol::{ImageDetail, ImageLayer};
 
 use crate::api;
+use crate::components::config_cards::{EnvCard, LabelsCard};
 use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabStrip};
 use crate::components::{
     copy::ShortId,
@@ -295,7 +296,7 @@ fn overview(ep: &str, d: &ImageDetail) -> impl IntoView {
     };
     let config = d.config.clone();
     let env = config.env.clone();
-    let labels: Vec<(String, String)> = config.labels.clone().into_iter().collect();
+    let labels = config.labels.clone();
     let platform = [d.os.as_str(), d.architecture.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -364,41 +365,8 @@ fn overview(ep: &str, d: &ImageDetail) -> impl IntoView {
                 </dl>
             </section>
         </div>
-        <section class="card">
-            <h2 class="card-title">{format!("Environment ({})", env.len())}</h2>
-            {if env.is_empty() {
-                view! { <p class="muted">"No environment variables."</p> }.into_any()
-            } else {
-                view! {
-                    <ul class="list list-mono">
-                        {env
-                            .into_iter()
-                            .map(|var| {
-                                let (k, v) = var.split_once('=').map_or((var.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned()));
-                                view! { <li><span class="env-key">{k}</span>"="<span class="break">{v}</span></li> }
-                            })
-                            .collect_view()}
-                    </ul>
-                }
-                .into_any()
-            }}
-        </section>
-        <section class="card">
-            <h2 class="card-title">{format!("Labels ({})", labels.len())}</h2>
-            {if labels.is_empty() {
-                view! { <p class="muted">"No labels."</p> }.into_any()
-            } else {
-                view! {
-                    <dl class="kv kv-mono">
-                        {labels
-                            .into_iter()
-                            .map(|(k, v)| view! { <div class="kv-row"><dt class="break">{k}</dt><dd class="break">{v}</dd></div> })
-                            .collect_view()}
-                    </dl>
-                }
-                .into_any()
-            }}
-        </section>
+        <EnvCard env=env/>
+        <LabelsCard labels=labels/>
     }
 }
 
