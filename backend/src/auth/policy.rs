@@ -38,13 +38,14 @@ pub struct RoutePolicy {
     pub action: &'static str,
 }
 
-/// Route declarations, keyed by method and path template.
+/// Route declarations, keyed by path template, then method: one hash
+/// lookup per request.
 #[derive(Debug, Default)]
-pub struct PolicyTable(HashMap<(Method, &'static str), RoutePolicy>);
+pub struct PolicyTable(HashMap<&'static str, HashMap<Method, RoutePolicy>>);
 
 impl PolicyTable {
     pub fn insert(&mut self, method: Method, path: &'static str, policy: RoutePolicy) {
-        self.0.insert((method, path), policy);
+        self.0.entry(path).or_default().insert(method, policy);
     }
 
     fn get(&self, method: &Method, path: &str) -> Option<RoutePolicy> {
@@ -55,9 +56,9 @@ impl PolicyTable {
             method
         };
         self.0
-            .iter()
-            .find(|((m, p), _)| m == method && *p == path)
-            .map(|(_, policy)| *policy)
+            .get(path)
+            .and_then(|by_method| by_method.get(method))
+            .copied()
     }
 }
 

@@ -162,3 +162,19 @@ pub fn EmptyState(
         </div>
     }
 }
+
+/// The list pages' "Refresh" button: reloads `list`, spinning while it loads.
+#[component]
+pub fn RefreshButton<T: Send + Sync + 'static>(list: Remote<T>) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="btn"
+            class:is-loading=move || list.loading.get()
+            on:click=move |_| list.reload()
+        >
+            {Icon::Refresh.view()}
+            <span>"Refresh"</span>
+        </button>
+    }
+}

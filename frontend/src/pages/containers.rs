@@ -18,7 +18,7 @@ use crate::components::{
     icons::Icon,
     layout::{endpoint_path, line_icon, MORE_ICON, PAUSE_ICON},
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     stats::{StatsCell, StatsWatcher},
     table::{Sort, SortHeader},
 };
@@ -913,15 +913,7 @@ pub fn ContainersPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                     <a class="btn btn-primary" href=move || endpoint_path(&ep.get(), "containers/new")>
                         {Icon::Plus.view()}
                         <span>"Run container"</span>

@@ -19,7 +19,7 @@ use crate::components::{
     layout::{endpoint_path, line_icon},
     modal::ConfirmRequest,
     progress::{LayerProgress, Outcome, ProgressLog, Transfer},
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -457,15 +457,7 @@ pub fn ImagesPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                     <input
                         node_ref=file_input
                         id="image-import-file"

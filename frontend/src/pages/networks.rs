@@ -10,7 +10,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -209,15 +209,7 @@ pub fn NetworksPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                 </div>
             </div>
             <div class="split">

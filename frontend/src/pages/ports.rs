@@ -11,7 +11,7 @@ use crate::components::{
     badge::StateBadge,
     icons::Icon,
     layout::endpoint_path,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
 };
 use crate::pages::containers::page_host;
 use crate::state::use_app;
@@ -173,15 +173,7 @@ pub fn PortsPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                 </div>
             </div>
             {move || match list.phase.get() {

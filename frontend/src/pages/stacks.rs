@@ -12,7 +12,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::pages::stack_deploy::{start_run, Planned, Run, RunKind, RunPanel};
@@ -538,15 +538,7 @@ pub fn StacksPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                     <a class="btn btn-primary" href=move || endpoint_path(&ep.get(), "stacks/new")>
                         {Icon::Plus.view()}
                         <span>"Create stack"</span>

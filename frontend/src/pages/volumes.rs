@@ -13,7 +13,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -294,15 +294,7 @@ pub fn VolumesPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="page-actions">
-                    <button
-                        type="button"
-                        class="btn"
-                        class:is-loading=move || list.loading.get()
-                        on:click=move |_| list.reload()
-                    >
-                        {Icon::Refresh.view()}
-                        <span>"Refresh"</span>
-                    </button>
+                    <RefreshButton list=list/>
                     <button type="button" class="btn btn-danger-outline" disabled=pruning on:click=prune>
                         {Icon::Trash.view()}
                         <span>"Prune unused volumes"</span>
