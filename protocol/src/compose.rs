@@ -179,3 +179,57 @@ pub struct ComposeSnippet {
     pub service: String,
     pub yaml: String,
 }
+
+/// A file in a stack's folder (its build contexts, files bind-mounted by a
+/// relative path, ...), besides the compose file and `.env`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackFile {
+    /// The path inside the stack's folder, with `/` separators.
+    pub path: String,
+    pub size: u64,
+    /// When it last changed (Unix seconds), when the host says.
+    #[serde(default)]
+    pub modified: Option<i64>,
+}
+
+/// `GET .../stacks/{name}/files`: the stack's folder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StackFiles {
+    /// Files, sorted by path; folders are implied by the paths.
+    pub files: Vec<StackFile>,
+    /// The sum of the files' sizes.
+    pub total_bytes: u64,
+    /// The listing stopped at berth's limit: there are more files than shown.
+    #[serde(default)]
+    pub truncated: bool,
+    /// The build contexts the saved compose file names, and whether each
+    /// folder is there.
+    #[serde(default)]
+    pub contexts: Vec<BuildContextState>,
+}
+
+/// A service's build context folder in the stack's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildContextState {
+    pub service: String,
+    /// As the compose file writes it, such as `./web`.
+    pub context: String,
+    /// The folder inside the stack's folder, `/` separated (`web`).
+    pub path: String,
+    /// Whether the folder is there and holds a Dockerfile (or the file the
+    /// service names).
+    pub ready: bool,
+    /// The folder is there at all.
+    pub present: bool,
+}
+
+/// `PUT .../stacks/{name}/files`: what the upload unpacked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StackUpload {
+    /// How many files were written.
+    pub files: usize,
+    /// Entries not written: `compose.yaml` and `.env` at the top belong to
+    /// the stack's revisions and change only through the editor.
+    #[serde(default)]
+    pub skipped: Vec<String>,
+}

@@ -13,6 +13,7 @@ mod networks;
 mod openapi;
 mod session;
 mod setup;
+mod stack_files;
 mod stacks;
 mod tokens;
 mod users;
@@ -142,6 +143,7 @@ pub fn all_routes() -> Vec<Route> {
         images::routes(),
         logs::routes(),
         stacks::routes(),
+        stack_files::routes(),
         crate::ws::routes(),
         openapi::routes(),
     ]

@@ -35,8 +35,6 @@ const VIEWER: Access = Access::AtLeast(Role::Viewer);
 const OPERATOR: Access = Access::AtLeast(Role::Operator);
 /// The largest compose file or .env berth takes.
 const MAX_FILE: usize = 128 * 1024;
-/// The largest upload of a stack's files.
-const MAX_FILES_UPLOAD: usize = 256 * 1024 * 1024;
 
 pub fn routes() -> Vec<Route> {
     const S: &str = "/api/v1/endpoints/{ep}/stacks";
@@ -54,10 +52,6 @@ pub fn routes() -> Vec<Route> {
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/restart", OPERATOR, "stack.restart", "Restart every container of the stack", restart),
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/stop", OPERATOR, "stack.stop", "Stop every container of the stack", stop),
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/start", OPERATOR, "stack.start", "Start every container of the stack", start),
-        super::with_body_limit(
-            Route::put("/api/v1/endpoints/{ep}/stacks/{name}/files", OPERATOR, "stack.files", "Upload the stack's build contexts and other files: a tar (gzip allowed) unpacked into the stack's folder", upload_files),
-            MAX_FILES_UPLOAD,
-        ),
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/pull", OPERATOR, "stack.pull", "Pull the images of the stack's services (progress as JSON lines)", pull),
         Route::get("/api/v1/endpoints/{ep}/stacks/{name}/revisions", VIEWER, "stack.revisions", "Every saved revision, newest first", revisions),
         Route::get("/api/v1/endpoints/{ep}/stacks/{name}/diff", VIEWER, "stack.diff", "A unified diff between two revisions (`from`, `to`)", diff),
@@ -85,7 +79,7 @@ fn check_stack_name(name: &str) -> AppResult<()> {
 
 /// Where a berth stack's files live on the host; relative bind mounts are
 /// rooted here, and the compose CLI can be pointed at its compose.yaml.
-fn stack_dir(state: &AppState, ep: &str, name: &str) -> PathBuf {
+pub(super) fn stack_dir(state: &AppState, ep: &str, name: &str) -> PathBuf {
     state.config.data_dir.join("stacks").join(ep).join(name)
 }
 
@@ -278,7 +272,7 @@ async fn create(
     Ok((StatusCode::CREATED, target, AppJson(detail)).into_response())
 }
 
-async fn stack_row(state: &AppState, ep: &str, name: &str) -> AppResult<StackRow> {
+pub(super) async fn stack_row(state: &AppState, ep: &str, name: &str) -> AppResult<StackRow> {
     check_stack_name(name)?;
     state
         .store
@@ -856,103 +850,6 @@ async fn container_compose(
         yaml: compose::emit::compose_file(&service, &spec),
         service,
     }))
-}
-
-#[derive(Debug, serde::Serialize)]
-struct Unpacked {
-    files: usize,
-}
-
-/// Unpacks a tar into the stack's folder. Entries that would land outside
-/// it (absolute paths, `..`, links) are refused, and so is the whole upload.
-async fn upload_files(
-    State(state): State<AppState>,
-    AppPath((ep, name)): AppPath<(String, String)>,
-    body: Bytes,
-) -> AppResult<Response> {
-    stack_row(&state, &ep, &name).await?;
-    let dir = stack_dir(&state, &ep, &name);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let files = tokio::task::spawn_blocking(move || unpack(&body, &dir))
-        .await
-        .map_err(|e| AppError::internal(format!("unpacking failed: {e}")))??;
-    Ok((
-        Extension(AuditTarget(format!("stack {name} files"))),
-        AppJson(Unpacked { files }),
-    )
-        .into_response())
-}
-
-fn unpack(body: &[u8], dir: &std::path::Path) -> AppResult<usize> {
-    use std::io::Read;
-    let gz = body.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gz {
-        Box::new(flate2::read::GzDecoder::new(body))
-    } else {
-        Box::new(body)
-    };
-    let mut archive = tar::Archive::new(reader);
-    let bad =
-        |e: std::io::Error| AppError::BadRequest(format!("the upload is not a tar archive: {e}"));
-    // Every entry is checked before anything is written.
-    let mut plan = Vec::new();
-    let mut total = 0usize;
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        let path = entry.path().map_err(bad)?.into_owned();
-        let text = path.display().to_string();
-        let clean = text
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_string();
-        if clean.is_empty() {
-            continue;
-        }
-        let target = build::inside(dir, &clean).map_err(|_| {
-            AppError::BadRequest(format!("{text:?} would land outside the stack's folder"))
-        })?;
-        match entry.header().entry_type() {
-            tar::EntryType::Directory => plan.push((target, None)),
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let mut data = Vec::new();
-                entry.read_to_end(&mut data).map_err(bad)?;
-                total += data.len();
-                if total > MAX_FILES_UPLOAD {
-                    return Err(AppError::PayloadTooLarge(
-                        "the unpacked files are larger than berth takes".into(),
-                    ));
-                }
-                plan.push((target, Some(data)));
-            }
-            other => {
-                return Err(AppError::BadRequest(format!(
-                    "{text:?} is a {other:?}; only files and folders are taken"
-                )))
-            }
-        }
-    }
-    let mut files = 0;
-    for (target, data) in plan {
-        match data {
-            None => std::fs::create_dir_all(&target).map_err(|e| {
-                AppError::internal(format!("cannot create {}: {e}", target.display()))
-            })?,
-            Some(data) => {
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        AppError::internal(format!("cannot create {}: {e}", parent.display()))
-                    })?;
-                }
-                std::fs::write(&target, data).map_err(|e| {
-                    AppError::internal(format!("cannot write {}: {e}", target.display()))
-                })?;
-                files += 1;
-            }
-        }
-    }
-    Ok(files)
 }
 
 async fn pull(

@@ -5,8 +5,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use protocol::{
-    ComposeCheck, ContainerDetail, EventFrame, PlanAction, StackDetail, StackOrigin, StackPlan,
-    StackProgress, StackSummary,
+    ComposeCheck, ContainerDetail, EventFrame, PlanAction, Role, StackDetail, StackFiles,
+    StackOrigin, StackPlan, StackProgress, StackSummary, StackUpload,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -682,6 +682,145 @@ async fn services_with_build_are_built_from_the_uploaded_files_and_rebuilt_on_ch
     let detail = expect_problem(r, StatusCode::BAD_REQUEST).await;
     assert!(detail.contains("outside the stack's folder"), "{detail}");
     let _ = bollard_cleanup_image(&format!("{name}-app")).await;
+}
+
+#[tokio::test]
+async fn a_stacks_files_are_listed_uploaded_into_a_folder_and_removed() {
+    let (app, admin) = TestApp::start_set_up().await;
+    let name = project_name("files");
+    let _cleanup = ProjectCleanup(name.clone());
+    let compose = "services:\n  web:\n    build: ./web\n";
+    assert_eq!(
+        admin
+            .post_json(S, &json!({"name": name, "compose": compose}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let files = format!("{S}/{name}/files");
+    let listed: StackFiles = admin.get_json(&files).await;
+    assert!(listed.files.is_empty(), "{listed:?}");
+    // The build context the file names is not there yet.
+    let web = &listed.contexts[0];
+    assert_eq!(
+        (
+            web.service.as_str(),
+            web.path.as_str(),
+            web.present,
+            web.ready
+        ),
+        ("web", "web", false, false)
+    );
+
+    // Into a folder; the stack's own compose.yaml at the top is not replaced.
+    let put = |path: String, body: Vec<u8>| {
+        let client = admin.client.clone();
+        let url = format!("{}{path}", admin.base);
+        async move { client.put(url).body(body).send().await.expect("upload") }
+    };
+    let r = put(
+        format!("{files}?into=web"),
+        tar_of(&[("index.html", "<h1>hi</h1>\n"), ("css/site.css", "h1{}\n")]),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: StackUpload = r.json().await.expect("upload json");
+    assert_eq!(done.files, 2);
+    let r = put(
+        files.clone(),
+        tar_of(&[("compose.yaml", "services: {}\n"), ("notes.txt", "n\n")]),
+    )
+    .await;
+    let done: StackUpload = r.json().await.expect("upload json");
+    assert_eq!(
+        (done.files, done.skipped),
+        (1, vec!["compose.yaml".to_owned()])
+    );
+    let detail: StackDetail = admin.get_json(&format!("{S}/{name}")).await;
+    assert_eq!(detail.compose, compose, "the saved file is untouched");
+
+    let listed: StackFiles = admin.get_json(&files).await;
+    let paths: Vec<(&str, u64)> = listed
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.size))
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            ("notes.txt", 2),
+            ("web/css/site.css", 5),
+            ("web/index.html", 12)
+        ]
+    );
+    assert_eq!(listed.total_bytes, 19);
+    // The folder is there, but it has no Dockerfile.
+    assert_eq!(
+        (listed.contexts[0].present, listed.contexts[0].ready),
+        (true, false)
+    );
+    assert!(listed.files.iter().all(|f| f.modified.is_some()));
+
+    // A viewer sees the files but cannot change them.
+    let viewer = app.user(&admin, &unique("v"), Role::Viewer).await;
+    let seen: StackFiles = viewer.get_json(&files).await;
+    assert_eq!(seen.files.len(), 3);
+    let r = viewer
+        .client
+        .put(format!("{}{files}", viewer.base))
+        .body(tar_of(&[("x.txt", "x")]))
+        .send()
+        .await
+        .expect("upload");
+    expect_problem(r, StatusCode::FORBIDDEN).await;
+    expect_problem(
+        viewer.delete(&format!("{files}?path=notes.txt")).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // Remove a folder, then a file; the owned files and outside paths are refused.
+    assert_eq!(
+        admin
+            .delete(&format!("{files}?path=web/css"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let detail = expect_problem(
+        admin.delete(&format!("{files}?path=compose.yaml")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(detail.contains("editor"), "{detail}");
+    expect_problem(
+        admin.delete(&format!("{files}?path=../berth.db")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let detail = expect_problem(
+        admin.delete(&format!("{files}?path=web/missing.txt")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(detail.contains("web/missing.txt"), "{detail}");
+    expect_problem(
+        put(format!("{files}?into=../up"), tar_of(&[("x.txt", "x")])).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let listed: StackFiles = admin.get_json(&files).await;
+    let paths: Vec<&str> = listed.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, vec!["notes.txt", "web/index.html"]);
+
+    // A stack berth does not have: 404.
+    expect_problem(
+        admin
+            .get(&format!("{S}/{}/files", project_name("none")))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
 
 /// A tar whose one entry has exactly `path` as its name (the tar crate's
