@@ -28,6 +28,13 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Refused for now; the client may retry after `retry_after_secs`
+    /// (also sent as `Retry-After`).
+    #[error("{message}; try again in {retry_after_secs} s")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// An endpoint's engine cannot be reached; says which and why.
     #[error("endpoint {endpoint} is unreachable: {reason}")]
     Unavailable { endpoint: String, reason: String },
@@ -46,6 +53,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,8 +102,18 @@ impl IntoResponse for AppError {
         if let AppError::Unavailable { .. } = &self {
             tracing::warn!("{self}");
         }
+        let retry_after = match &self {
+            AppError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(HeaderValue::from(*retry_after_secs)),
+            _ => None,
+        };
         let detail = self.public_detail();
-        problem(status, detail)
+        let mut response = problem(status, detail);
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

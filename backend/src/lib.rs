@@ -13,6 +13,7 @@ mod web;
 pub mod ws;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
@@ -33,15 +34,19 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
+/// requests in flight. Each request carries its TCP peer's address
+/// (`ConnectInfo<SocketAddr>`), which the login throttle counts by.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The dashboard loads only its own code and talks only to its own origin.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use crate::auth::secret::{hash_secret, new_secret, same_hash};
+use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeArgs;
 use crate::engine::{Endpoints, Engine};
 use crate::store::Store;
@@ -14,6 +15,8 @@ pub struct App {
     pub config: ServeArgs,
     pub store: Store,
     pub endpoints: Endpoints,
+    /// Failed logins per username and per client address.
+    pub login_throttle: LoginThrottle,
     /// The hash of the one-time setup token, while no user exists.
     setup_token: Mutex<Option<[u8; 32]>>,
 }
@@ -58,6 +61,7 @@ impl AppState {
             config,
             store,
             endpoints,
+            login_throttle: LoginThrottle::default(),
             setup_token: Mutex::new(token.as_deref().map(hash_secret)),
         };
         Ok((AppState(Arc::new(app)), token))

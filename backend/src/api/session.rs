@@ -1,6 +1,8 @@
 //! Signing in and out, and who am I.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -11,6 +13,7 @@ use crate::auth::password::verify_password;
 use crate::auth::policy::AuditActor;
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
 use crate::auth::secret::{hash_secret, new_secret};
+use crate::auth::throttle::Lockout;
 use crate::auth::{Access, Principal};
 use crate::error::{AppError, AppJson, AppResult};
 use crate::store::UserRow;
@@ -22,7 +25,7 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/auth/login",
             Access::Public,
             "auth.login",
-            "Sign in; sets the berth_session cookie",
+            "Sign in; sets the berth_session cookie. Repeated failures lock the account or address: 429 with Retry-After",
             login,
         ),
         Route::post(
@@ -42,13 +45,24 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// Signs in. Failed logins are throttled per username and per client
+/// address (the TCP peer: `X-Forwarded-For` is not trusted); a locked one is
+/// refused with 429 before its password is looked at, whether it is right or
+/// not. Unknown usernames are counted like known ones.
 async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Response {
     let actor = Extension(AuditActor(req.username.clone()));
+    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let result: AppResult<Response> = async {
+        // Dropped on any early return: that counts as a failed login.
+        let attempt = state
+            .login_throttle
+            .admit(&req.username, address)
+            .map_err(locked_out)?;
         let user = state.store.user_by_name(&req.username).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         if !verify_password(req.password, hash).await? {
@@ -56,12 +70,20 @@ async fn login(
         }
         let user =
             user.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
+        attempt.succeeded();
         start_session(&state, &headers, &user, StatusCode::OK).await
     }
     .await;
     match result {
         Ok(response) => (actor, response).into_response(),
         Err(e) => (actor, e).into_response(),
+    }
+}
+
+fn locked_out(lockout: Lockout) -> AppError {
+    AppError::TooManyRequests {
+        message: lockout.message().into(),
+        retry_after_secs: lockout.retry_after_secs(),
     }
 }
 

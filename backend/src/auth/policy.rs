@@ -208,7 +208,8 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
 
 async fn audit(state: &AppState, actor: &str, action: &str, target: &str, status: StatusCode) {
     let outcome = match status.as_u16() {
-        401 | 403 => "denied",
+        // 429: a login refused while its account or address is locked.
+        401 | 403 | 429 => "denied",
         s if s < 400 => "ok",
         _ => "failed",
     };

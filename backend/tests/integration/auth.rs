@@ -1,7 +1,9 @@
 //! First-run setup, sign-in, roles, tokens and the audit trail.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use protocol::{ApiToken, AuditEntry, CreatedToken, Role, SessionInfo, SetupStatus, User};
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::common::*;
@@ -341,4 +343,151 @@ async fn api_tokens_act_as_their_user_and_are_shown_once() {
         StatusCode::NO_CONTENT
     );
     expect_problem(script.get("/api/v1/me").await, StatusCode::UNAUTHORIZED).await;
+}
+
+/// A client whose connections come from another loopback address, so berth
+/// sees a different peer than the default 127.0.0.1.
+fn client_from(app: &TestApp, last_octet: u8) -> Api {
+    Api {
+        base: app.base.clone(),
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)))
+            .build()
+            .expect("client"),
+        bearer: None,
+    }
+}
+
+async fn login(api: &Api, username: &str, password: &str) -> Response {
+    api.post_json(
+        "/api/v1/auth/login",
+        &json!({"username": username, "password": password}),
+    )
+    .await
+}
+
+async fn fail_login(api: &Api, username: &str) {
+    let r = login(api, username, "not the password").await;
+    expect_problem(r, StatusCode::UNAUTHORIZED).await;
+}
+
+/// Asserts a 429 with a `Retry-After` of at most a minute (the first lock)
+/// and a detail that says how long to wait; returns the detail.
+async fn expect_locked(r: Response) -> String {
+    let retry_after: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let detail = expect_problem(r, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(detail.contains("try again in "), "{detail}");
+    detail
+}
+
+#[tokio::test]
+async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
+    let (app, admin) = TestApp::start_set_up().await;
+    let api = app.anonymous();
+    // Usernames are counted whatever their case.
+    for name in ["admin", "Admin", "ADMIN", "admin", "aDmIn"] {
+        fail_login(&api, name).await;
+    }
+
+    let r = login(&api, ADMIN_USER, ADMIN_PASSWORD).await;
+    let detail = expect_locked(r).await;
+    assert!(detail.contains("for this account"), "{detail}");
+    assert!(
+        api.get("/api/v1/me").await.status() == StatusCode::UNAUTHORIZED,
+        "the locked login set no session"
+    );
+    // Sessions that already exist go on working.
+    assert_eq!(admin.me().await.user.username, ADMIN_USER);
+
+    // Every refusal is in the audit log, as a denied login, and no password is.
+    expect_locked(login(&api, ADMIN_USER, ADMIN_PASSWORD).await).await;
+    let text = admin
+        .get("/api/v1/audit?action=auth.login")
+        .await
+        .text()
+        .await
+        .expect("audit");
+    let rows: Vec<AuditEntry> = serde_json::from_str(&text).expect("audit rows");
+    let refused: Vec<_> = rows.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(refused.len(), 2, "{rows:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.actor == ADMIN_USER && r.outcome == "denied"),
+        "{rows:?}"
+    );
+    assert_eq!(rows.iter().filter(|r| r.status == 401).count(), 5);
+    assert!(!text.contains(ADMIN_PASSWORD) && !text.contains("not the password"));
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_locked_like_known_ones() {
+    let (app, _admin) = TestApp::start_set_up().await;
+    let api = app.anonymous();
+    for _ in 0..5 {
+        fail_login(&api, "ghost").await;
+    }
+    let detail = expect_locked(login(&api, "ghost", "anything at all").await).await;
+    assert!(detail.contains("for this account"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_locked_address_is_refused_for_every_account() {
+    let (app, admin) = TestApp::start_set_up().await;
+    // alice's password is `alice-password-1`; making her signs her in from
+    // 127.0.0.1 before anything fails.
+    app.user(&admin, "alice", Role::Viewer).await;
+    let here = app.anonymous();
+    for name in ["mallory", "root", "operator", "test", "guest"] {
+        fail_login(&here, name).await;
+    }
+
+    // From 127.0.0.1 even a right password for an untouched account is refused...
+    let detail = expect_locked(login(&here, "alice", "alice-password-1").await).await;
+    assert!(detail.contains("from this address"), "{detail}");
+    // ...while another address signs in to the same account.
+    let elsewhere = client_from(&app, 2);
+    let ok = login(&elsewhere, "alice", "alice-password-1").await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(elsewhere.me().await.user.username, "alice");
+}
+
+#[tokio::test]
+async fn a_locked_account_is_refused_from_every_address() {
+    let (app, _admin) = TestApp::start_set_up().await;
+    for n in 2..7 {
+        fail_login(&client_from(&app, n), ADMIN_USER).await;
+    }
+    let fresh = client_from(&app, 9);
+    let detail = expect_locked(login(&fresh, ADMIN_USER, ADMIN_PASSWORD).await).await;
+    assert!(detail.contains("for this account"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_successful_login_starts_the_count_over() {
+    let (app, _admin) = TestApp::start_set_up().await;
+    let api = app.anonymous();
+    for _ in 0..4 {
+        fail_login(&api, ADMIN_USER).await;
+    }
+    assert_eq!(
+        login(&api, ADMIN_USER, ADMIN_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    for _ in 0..4 {
+        fail_login(&api, ADMIN_USER).await;
+    }
+    let ok = login(&api, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(
+        ok.status(),
+        StatusCode::OK,
+        "eight failures, but never five in a row"
+    );
 }
