@@ -559,6 +559,36 @@ pub async fn update_stack(
     put(&stack_url(ep, name, ""), input).await
 }
 
+/// The files in the stack's folder besides its compose file and `.env`.
+pub async fn stack_files(ep: &str, name: &str) -> Result<protocol::StackFiles, ApiError> {
+    get(&stack_url(ep, name, "files")).await
+}
+
+/// Unpacks a tar (a `Blob` or `File`, gzip allowed) into the stack's
+/// folder, under `into` when it is not empty.
+pub async fn upload_stack_files(
+    ep: &str,
+    name: &str,
+    into: &str,
+    archive: &wasm_bindgen::JsValue,
+) -> Result<protocol::StackUpload, ApiError> {
+    let mut url = stack_url(ep, name, "files");
+    if !into.is_empty() {
+        url.push_str(&format!("?into={}", encode(into)));
+    }
+    read(send_archive(Request::put(&url), archive).await?).await
+}
+
+/// Removes a file or a folder from the stack's folder.
+pub async fn remove_stack_file(ep: &str, name: &str, path: &str) -> Result<(), ApiError> {
+    delete(&format!(
+        "{}?path={}",
+        stack_url(ep, name, "files"),
+        encode(path)
+    ))
+    .await
+}
+
 /// Takes the stack down and forgets it; `volumes` removes its volumes too.
 pub async fn delete_stack(ep: &str, name: &str, volumes: bool) -> Result<(), ApiError> {
     let mut url = stack_url(ep, name, "");
@@ -713,8 +743,11 @@ async fn failure(response: Response) -> ApiError {
 }
 
 /// Sends a file or bytes (a tar) as the body.
-async fn send_archive(url: &str, body: &wasm_bindgen::JsValue) -> Result<Response, ApiError> {
-    let request = Request::post(url)
+async fn send_archive(
+    request: RequestBuilder,
+    body: &wasm_bindgen::JsValue,
+) -> Result<Response, ApiError> {
+    let request = request
         .credentials(RequestCredentials::SameOrigin)
         .header("Accept", "application/json, application/x-ndjson")
         .header("Content-Type", "application/x-tar")
@@ -786,7 +819,7 @@ pub async fn import_images(
     ep: &str,
     archive: &wasm_bindgen::JsValue,
 ) -> Result<protocol::ImportReport, ApiError> {
-    read(send_archive(&endpoint_url(ep, "images/import"), archive).await?).await
+    read(send_archive(Request::post(&endpoint_url(ep, "images/import")), archive).await?).await
 }
 
 /// Builds an image from a build context (a tar, gzip allowed, as a `File`
@@ -819,7 +852,9 @@ pub async fn build_image(
         url.push('?');
         url.push_str(&query.join("&"));
     }
-    crate::components::progress::ProgressStream::new(send_archive(&url, context).await?)
+    crate::components::progress::ProgressStream::new(
+        send_archive(Request::post(&url), context).await?,
+    )
 }
 
 /// Pulls an image with per-layer progress, using berth's login for its

@@ -386,9 +386,9 @@ mod tests {
 
     #[test]
     fn paths_are_cleaned_and_kept_inside() {
-        assert_eq!(clean("./web/app.txt").unwrap(), "web/app.txt");
-        assert_eq!(clean("web//a/./b/").unwrap(), "web/a/b");
-        assert_eq!(clean("").unwrap(), "");
+        assert_eq!(clean("./web/app.txt").expect("test"), "web/app.txt");
+        assert_eq!(clean("web//a/./b/").expect("test"), "web/a/b");
+        assert_eq!(clean("").expect("test"), "");
         assert!(clean("../x").is_err());
         assert!(clean("web/../../x").is_err());
         assert!(clean("/etc/passwd").is_err());
@@ -397,12 +397,12 @@ mod tests {
 
     #[test]
     fn a_link_in_the_folder_stops_writes_through_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), tmp.path().join("out")).unwrap();
-        let err = no_links(tmp.path(), &tmp.path().join("out/evil.txt")).unwrap_err();
+        let tmp = tempfile::tempdir().expect("test");
+        let outside = tempfile::tempdir().expect("test");
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join("out")).expect("test");
+        let err = no_links(tmp.path(), &tmp.path().join("out/evil.txt")).expect_err("a link");
         assert!(err.to_string().contains("symbolic link"), "{err}");
-        no_links(tmp.path(), &tmp.path().join("web/new/file.txt")).unwrap();
+        no_links(tmp.path(), &tmp.path().join("web/new/file.txt")).expect("test");
     }
 
     fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
@@ -412,30 +412,30 @@ mod tests {
             h.set_size(body.len() as u64);
             h.set_mode(0o644);
             h.set_cksum();
-            b.append_data(&mut h, path, body.as_bytes()).unwrap();
+            b.append_data(&mut h, path, body.as_bytes()).expect("test");
         }
-        b.into_inner().unwrap()
+        b.into_inner().expect("test")
     }
 
     #[test]
     fn uploads_land_under_into_and_skip_the_owned_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("compose.yaml"), "services: {}\n").unwrap();
+        let tmp = tempfile::tempdir().expect("test");
+        std::fs::write(tmp.path().join("compose.yaml"), "services: {}\n").expect("test");
         let body = tar_of(&[("compose.yaml", "evil"), ("a.txt", "A"), ("sub/b.txt", "B")]);
-        let done = unpack(&body, tmp.path(), "").unwrap();
+        let done = unpack(&body, tmp.path(), "").expect("test");
         assert_eq!(done.files, 2);
         assert_eq!(done.skipped, vec!["compose.yaml".to_owned()]);
         assert_eq!(
-            std::fs::read_to_string(tmp.path().join("compose.yaml")).unwrap(),
+            std::fs::read_to_string(tmp.path().join("compose.yaml")).expect("test"),
             "services: {}\n"
         );
-        let done = unpack(&tar_of(&[("c.txt", "C")]), tmp.path(), "web/static").unwrap();
+        let done = unpack(&tar_of(&[("c.txt", "C")]), tmp.path(), "web/static").expect("test");
         assert_eq!(done.files, 1);
         assert_eq!(
-            std::fs::read_to_string(tmp.path().join("web/static/c.txt")).unwrap(),
+            std::fs::read_to_string(tmp.path().join("web/static/c.txt")).expect("test"),
             "C"
         );
-        let listed = walk(tmp.path()).unwrap();
+        let listed = walk(tmp.path()).expect("test");
         let paths: Vec<&str> = listed.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, vec!["a.txt", "sub/b.txt", "web/static/c.txt"]);
         assert_eq!(listed.total_bytes, 3);

@@ -17,4 +17,5 @@ pub mod table;
 pub mod tabs;
 pub mod terminal;
 pub mod toast;
+pub mod upload;
 pub mod yaml_editor;

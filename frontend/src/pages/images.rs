@@ -9,7 +9,6 @@ use std::cmp::Ordering;
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 use protocol::{ImageRef, ImageSummary, LoadedImage};
-use wasm_bindgen::JsValue;
 
 use crate::api;
 use crate::components::{
@@ -21,6 +20,7 @@ use crate::components::{
     progress::{LayerProgress, Outcome, ProgressLog, Transfer},
     remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
     table::{Sort, SortHeader},
+    upload::{file_name, first_file},
 };
 use crate::state::{use_app, AppState};
 
@@ -591,38 +591,6 @@ fn used_by(ep: &str, users: Vec<String>) -> AnyView {
 }
 
 // ------------------------------------------------------------ files
-
-/// The first file an `<input type=file>` holds.
-pub fn first_file(input: &web_sys::HtmlInputElement) -> Option<JsValue> {
-    files_of(input).into_iter().next()
-}
-
-/// The files an `<input type=file>` holds (a `FileList`, read through JS so
-/// no extra web-sys feature is needed).
-pub fn files_of(input: &web_sys::HtmlInputElement) -> Vec<JsValue> {
-    let Ok(list) = js_sys::Reflect::get(input, &"files".into()) else {
-        return Vec::new();
-    };
-    if list.is_null() || list.is_undefined() {
-        return Vec::new();
-    }
-    let n = js_sys::Reflect::get(&list, &"length".into())
-        .ok()
-        .and_then(|n| n.as_f64())
-        .unwrap_or(0.0) as u32;
-    (0..n)
-        .filter_map(|i| js_sys::Reflect::get_u32(&list, i).ok())
-        .filter(|f| f.is_object())
-        .collect()
-}
-
-/// A `File`'s name.
-pub fn file_name(file: &JsValue) -> String {
-    js_sys::Reflect::get(file, &"name".into())
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_default()
-}
 
 // ------------------------------------------------------------ dialogs
 

@@ -16,6 +16,7 @@ pub mod run;
 pub mod setup;
 pub mod stack;
 pub mod stack_deploy;
+pub mod stack_files;
 pub mod stack_new;
 pub mod stacks;
 pub mod tokens;

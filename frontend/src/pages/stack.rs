@@ -1,7 +1,8 @@
 //! `/endpoints/{ep}/stacks/{name}`: one stack, with its actions and the tabs
 //! Editor (the compose file and `.env`, checked as they are typed), Plan
 //! (what a deploy would do, and the deploy itself), Services (and their
-//! containers), Logs (merged) and Revisions (diffs, roll back). A stack
+//! containers), Logs (merged), Files (build contexts and other files in the
+//! stack's folder) and Revisions (diffs, roll back). A stack
 //! another tool started shows its services and logs, and can be adopted.
 
 use leptos::{ev, prelude::*, task::spawn_local};
@@ -31,6 +32,7 @@ use crate::pages::containers::{page_host, Ports};
 use crate::pages::stack_deploy::{
     error_banner, planned_steps, start_run, PlanSteps, Planned, Run, RunKind, RunPanel,
 };
+use crate::pages::stack_files::FilesTab;
 use crate::pages::stacks::{
     adopt, ask_down, stack_verb, DeleteStackDialog, OriginBadge, RunningBadge,
 };
@@ -45,6 +47,7 @@ enum Tab {
     Plan,
     Services,
     Logs,
+    Files,
     Revisions,
 }
 
@@ -55,6 +58,7 @@ impl TabItem for Tab {
             Tab::Plan => "Plan",
             Tab::Services => "Services",
             Tab::Logs => "Logs",
+            Tab::Files => "Files",
             Tab::Revisions => "Revisions",
         }
     }
@@ -65,17 +69,19 @@ impl TabItem for Tab {
             Tab::Plan => "plan",
             Tab::Services => "services",
             Tab::Logs => "logs",
+            Tab::Files => "files",
             Tab::Revisions => "revisions",
         }
     }
 }
 
 impl Tab {
-    const BERTH: [Tab; 5] = [
+    const BERTH: [Tab; 6] = [
         Tab::Editor,
         Tab::Plan,
         Tab::Services,
         Tab::Logs,
+        Tab::Files,
         Tab::Revisions,
     ];
     const EXTERNAL: [Tab; 2] = [Tab::Services, Tab::Logs];
@@ -295,6 +301,7 @@ pub fn StackPage() -> impl IntoView {
                 .into_any()
             }
         }
+        Tab::Files => view! { <FilesTab ep=ep name=name/> }.into_any(),
         Tab::Revisions => view! { <RevisionsTab ctx=ctx/> }.into_any(),
     };
 
