@@ -61,9 +61,9 @@ run: deps dockerd build
 test:
 	@bash scripts/test.sh
 
-## unit: the Rust tests (unit and backend integration tests, against the real dockerd)
+## unit: the Rust tests: unit (the frontend's pure logic too, natively) and backend integration tests against the real dockerd
 unit:
-	cargo test --workspace --exclude frontend
+	cargo test --workspace
 
 ## e2e-deps: npm ci in e2e/ when package-lock.json changed
 e2e-deps:

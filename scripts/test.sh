@@ -5,7 +5,7 @@
 #   dockerd     a Docker engine (started if none answers)
 #   test-image  berth-test/busybox:latest (rebuilt only when its recipe changed)
 #   frontend    frontend/dist/ (before the Rust tests: the backend embeds it)
-#   unit        cargo test --workspace --exclude frontend (real dockerd)
+#   unit        cargo test --workspace (the frontend's logic natively; real dockerd)
 #   release     cargo build --release -p berth
 #   dockerd-again  the engine still whole? (restarted if its default bridge
 #               went missing during the Rust tests)
