@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::client::TrustedProxies;
+
 /// berth: a self-hosted control plane for Docker hosts.
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about, long_about = None)]
@@ -40,10 +42,24 @@ pub struct ServeArgs {
     pub docker_host: String,
 
     /// Mark session cookies `Secure`. Set this when berth is reached over
-    /// HTTPS through a proxy; it is on by itself when a request arrives with
-    /// `X-Forwarded-Proto: https`.
+    /// HTTPS through a proxy; it is on by itself when a trusted proxy
+    /// forwards a request with `X-Forwarded-Proto: https`.
     #[arg(long, env = "BERTH_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// The reverse proxies in front of berth: comma-separated IP addresses
+    /// and CIDR ranges (127.0.0.1,10.0.0.0/8,fd00::/8). Only requests whose
+    /// TCP peer is one of them have their X-Forwarded-For, -Proto and -Host
+    /// believed: for the client address (login throttle, audit log), the
+    /// Secure cookie and the Origin check. Empty: nobody is believed.
+    #[arg(
+        long,
+        env = "BERTH_TRUSTED_PROXIES",
+        value_name = "ADDRESSES",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub trusted_proxies: TrustedProxies,
 
     /// How long a login lasts, in hours.
     #[arg(long, env = "BERTH_SESSION_HOURS", default_value_t = 24 * 7)]
@@ -59,7 +75,44 @@ impl ServeArgs {
             data_dir: data_dir.into(),
             docker_host: docker_host.into(),
             secure_cookies: false,
+            trusted_proxies: TrustedProxies::default(),
             session_hours: 24 * 7,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = ["berth", "serve"].iter().chain(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Serve(args) => args,
+        })
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_typed_list() {
+        let args = serve(&[]).expect("no flags");
+        assert!(
+            args.trusted_proxies.is_empty(),
+            "nobody is trusted by default"
+        );
+        let args = serve(&["--trusted-proxies", ""]).expect("empty");
+        assert!(args.trusted_proxies.is_empty(), "empty is the default");
+        let args = serve(&["--trusted-proxies", "127.0.0.1,10.0.0.0/8, fd00::/8"]).expect("a list");
+        assert_eq!(
+            args.trusted_proxies.to_string(),
+            "127.0.0.1/32,10.0.0.0/8,fd00::/8"
+        );
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_is_a_startup_error_naming_it() {
+        let e = serve(&["--trusted-proxies", "127.0.0.1,10.0.0.0/33"]).expect_err("bad");
+        let text = e.to_string();
+        assert!(text.contains("`10.0.0.0/33` is not"), "{text}");
+        assert!(text.contains("--trusted-proxies"), "{text}");
     }
 }

@@ -35,7 +35,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight. Each request carries its TCP peer's address
-/// (`ConnectInfo<SocketAddr>`), which the login throttle counts by.
+/// (`ConnectInfo<SocketAddr>`): the client's, or a proxy's whose
+/// `X-Forwarded-For` is believed when it is in `--trusted-proxies` (see
+/// `auth::client`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,

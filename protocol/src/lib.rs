@@ -142,6 +142,10 @@ pub struct AuditEntry {
     pub outcome: String,
     /// The HTTP status the call was answered with.
     pub status: u16,
+    /// The client's address: the TCP peer, or the client a trusted proxy
+    /// forwarded for. Absent on rows written before berth recorded it.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 // ---------------------------------------------------------------- endpoints

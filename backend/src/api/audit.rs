@@ -14,7 +14,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/audit",
         Access::AtLeast(Role::Admin),
         "audit.list",
-        "The audit log, newest first; filter by actor, action, target",
+        "The audit log, newest first; filter by actor, action, target, client address",
         list,
     )]
 }

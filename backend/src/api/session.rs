@@ -1,14 +1,13 @@
 //! Signing in and out, and who am I.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use protocol::{LoginRequest, Role, SessionInfo};
 
 use super::Route;
+use crate::auth::client::ClientInfo;
 use crate::auth::password::verify_password;
 use crate::auth::policy::AuditActor;
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
@@ -46,22 +45,20 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Signs in. Failed logins are throttled per username and per client
-/// address (the TCP peer: `X-Forwarded-For` is not trusted); a locked one is
-/// refused with 429 before its password is looked at, whether it is right or
-/// not. Unknown usernames are counted like known ones.
+/// address (the TCP peer, or the client a trusted proxy forwarded for); a
+/// locked one is refused with 429 before its password is looked at, whether
+/// it is right or not. Unknown usernames are counted like known ones.
 async fn login(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
+    client: ClientInfo,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Response {
     let actor = Extension(AuditActor(req.username.clone()));
-    let address = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let result: AppResult<Response> = async {
         // Dropped on any early return: that counts as a failed login.
         let attempt = state
             .login_throttle
-            .admit(&req.username, address)
+            .admit(&req.username, client.address)
             .map_err(locked_out)?;
         let user = state.store.user_by_name(&req.username).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -71,7 +68,7 @@ async fn login(
         let user =
             user.ok_or_else(|| AppError::Unauthorized("wrong username or password".into()))?;
         attempt.succeeded();
-        start_session(&state, &headers, &user, StatusCode::OK).await
+        open_session(&state, &user, StatusCode::OK).await
     }
     .await;
     match result {
@@ -87,10 +84,24 @@ fn locked_out(lockout: Lockout) -> AppError {
     }
 }
 
-/// Opens a session for `user` and answers with its cookie and `{"user": ...}`.
+/// [`open_session`], with the signature first setup calls it by. The
+/// headers are no longer read: the policy middleware marks the cookie
+/// `Secure` from the request's `ClientInfo`.
 pub async fn start_session(
     state: &AppState,
-    headers: &HeaderMap,
+    _headers: &HeaderMap,
+    user: &UserRow,
+    status: StatusCode,
+) -> AppResult<Response> {
+    open_session(state, user, status).await
+}
+
+/// Opens a session for `user` and answers with its cookie and
+/// `{"user": ...}`. The cookie gets `Secure` on its way out, in
+/// `auth::policy::enforce`, when the client is on HTTPS or
+/// `--secure-cookies` is set.
+pub async fn open_session(
+    state: &AppState,
     user: &UserRow,
     status: StatusCode,
 ) -> AppResult<Response> {
@@ -100,11 +111,9 @@ pub async fn start_session(
         .store
         .create_session(&hash_secret(&secret), user.id, hours)
         .await?;
-    let secure = state.config.secure_cookies || forwarded_https(headers);
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         u64::from(hours) * 3600,
-        if secure { "; Secure" } else { "" }
     );
     let mut response = (
         status,
@@ -117,13 +126,6 @@ pub async fn start_session(
         .map_err(|e| AppError::internal(format!("bad cookie: {e}")))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
-}
-
-fn forwarded_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {

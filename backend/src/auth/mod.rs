@@ -1,7 +1,9 @@
 //! Who is calling: passwords (argon2id), secrets for sessions and tokens,
-//! the principal behind a request, the one policy every route goes through,
-//! and the throttle on failed logins.
+//! the principal behind a request, the client's address and scheme (through
+//! trusted proxies), the one policy every route goes through, and the
+//! throttle on failed logins.
 
+pub mod client;
 pub mod password;
 pub mod policy;
 pub mod principal;

@@ -7,15 +7,17 @@
 //! deny is the default.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use protocol::Role;
 
+use super::client::ClientInfo;
 use super::principal::authenticate;
 use crate::error::AppError;
 use crate::store::{NewAudit, UserRow};
@@ -131,10 +133,18 @@ pub struct Gate {
     pub table: Arc<PolicyTable>,
 }
 
-/// The middleware in front of every API route: authenticate, apply the
-/// policy, run the handler, audit mutating calls.
-pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+/// The middleware in front of every API route: work out who the client is,
+/// authenticate, apply the policy, run the handler, audit mutating calls,
+/// and mark cookies `Secure` for clients on HTTPS.
+pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
     let Gate { state, table } = gate;
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let client = ClientInfo::from_request(peer, request.headers(), &state.config.trusted_proxies);
+    let address = client.address;
+    let secure_cookies = state.config.secure_cookies || client.https;
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let template = request
@@ -154,7 +164,8 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
         Ok(p) => p,
         Err(e) => {
             if mutating {
-                audit(&state, "anonymous", policy.action, &target, e.status_code()).await;
+                let status = e.status_code();
+                audit(&state, address, "anonymous", policy.action, &target, status).await;
             }
             return e.into_response();
         }
@@ -168,7 +179,7 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let decision = if (mutating || upgrade) && !same_origin(request.headers()) {
+    let decision = if (mutating || upgrade) && !same_origin(request.headers(), &client) {
         Err(AppError::Forbidden(
             "cross-origin requests are refused".into(),
         ))
@@ -178,16 +189,20 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
     if let Err(e) = decision {
         if mutating {
             let who = actor.as_deref().unwrap_or("anonymous");
-            audit(&state, who, policy.action, &target, e.status_code()).await;
+            let status = e.status_code();
+            audit(&state, address, who, policy.action, &target, status).await;
         }
         return e.into_response();
     }
 
-    let mut request = request;
     if let Some(p) = principal {
         request.extensions_mut().insert(p);
     }
-    let response = next.run(request).await;
+    request.extensions_mut().insert(client);
+    let mut response = next.run(request).await;
+    if secure_cookies {
+        mark_cookies_secure(response.headers_mut());
+    }
 
     if mutating {
         let who = response
@@ -201,12 +216,46 @@ pub async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> 
             .get::<AuditTarget>()
             .map(|t| t.0.clone())
             .unwrap_or(target);
-        audit(&state, &who, policy.action, &target, response.status()).await;
+        let status = response.status();
+        audit(&state, address, &who, policy.action, &target, status).await;
     }
     response
 }
 
-async fn audit(state: &AppState, actor: &str, action: &str, target: &str, status: StatusCode) {
+/// Adds `Secure` to every cookie the response sets that lacks it. Deciding
+/// here, for every route, covers each place that sets a cookie (sign-in,
+/// first setup, sign-out) from the one [`ClientInfo`].
+fn mark_cookies_secure(headers: &mut HeaderMap) {
+    let header::Entry::Occupied(entry) = headers.entry(header::SET_COOKIE) else {
+        return;
+    };
+    let (_, cookies) = entry.remove_entry_mult();
+    let cookies: Vec<HeaderValue> = cookies.collect();
+    for cookie in cookies {
+        let secure = cookie
+            .as_bytes()
+            .split(|b| *b == b';')
+            .skip(1)
+            .any(|attr| attr.trim_ascii().eq_ignore_ascii_case(b"secure"));
+        let cookie = if secure {
+            cookie
+        } else {
+            let mut bytes = cookie.as_bytes().to_vec();
+            bytes.extend_from_slice(b"; Secure");
+            HeaderValue::from_bytes(&bytes).unwrap_or(cookie)
+        };
+        headers.append(header::SET_COOKIE, cookie);
+    }
+}
+
+async fn audit(
+    state: &AppState,
+    address: Option<IpAddr>,
+    actor: &str,
+    action: &str,
+    target: &str,
+    status: StatusCode,
+) {
     let outcome = match status.as_u16() {
         // 429: a login refused while its account or address is locked.
         401 | 403 | 429 => "denied",
@@ -219,6 +268,7 @@ async fn audit(state: &AppState, actor: &str, action: &str, target: &str, status
         target,
         outcome,
         status: status.as_u16(),
+        address,
     };
     if let Err(e) = state.store.write_audit(entry).await {
         tracing::error!(error = %e, action, target, "cannot write the audit log");
@@ -226,8 +276,10 @@ async fn audit(state: &AppState, actor: &str, action: &str, target: &str, status
 }
 
 /// A browser always sends `Origin` on a mutating request; when it is there it
-/// must name this very host. Scripts send no Origin and use bearer tokens.
-pub fn same_origin(headers: &HeaderMap) -> bool {
+/// must name the host the client asked for: `Host`, or the
+/// `X-Forwarded-Host` of a trusted proxy (see [`ClientInfo`]). Scripts send
+/// no Origin and use bearer tokens.
+pub fn same_origin(headers: &HeaderMap, client: &ClientInfo) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -238,21 +290,17 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         .unwrap_or("");
-    let host_matches = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|h| h.to_str().ok())
-            .is_some_and(|h| h.eq_ignore_ascii_case(authority))
-    };
     !authority.is_empty()
-        && (host_matches(header::HOST)
-            || host_matches(header::HeaderName::from_static("x-forwarded-host")))
+        && client
+            .host
+            .as_deref()
+            .is_some_and(|host| host.eq_ignore_ascii_case(authority))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use crate::auth::client::TrustedProxies;
 
     fn principal(role: Role) -> Principal {
         Principal {
@@ -273,22 +321,82 @@ mod tests {
         assert!(authorize(Access::Public, None).is_ok());
     }
 
+    fn client_of(h: &HeaderMap, trusted: &[&str]) -> ClientInfo {
+        let trusted =
+            TrustedProxies::new(trusted.iter().map(|s| s.parse().expect("net")).collect());
+        ClientInfo::from_request(Some([127, 0, 0, 1].into()), h, &trusted)
+    }
+
     #[test]
     fn origin_must_match_host() {
         let mut h = HeaderMap::new();
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, &client_of(&h, &[])));
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:8080"),
         );
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, &client_of(&h, &[])));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://evil.example"),
         );
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, &client_of(&h, &[])));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, &client_of(&h, &[])));
+    }
+
+    #[test]
+    fn forwarded_host_counts_only_from_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h.insert(
+            "x-forwarded-host",
+            HeaderValue::from_static("berth.example"),
+        );
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://berth.example"),
+        );
+        assert!(!same_origin(&h, &client_of(&h, &[])));
+        assert!(same_origin(&h, &client_of(&h, &["127.0.0.1"])));
+        // Through the proxy, the internal Host is not the client's origin.
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(!same_origin(&h, &client_of(&h, &["127.0.0.1"])));
+        assert!(same_origin(&h, &client_of(&h, &[])));
+    }
+
+    #[test]
+    fn cookies_are_marked_secure_once() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("berth_session=abc; Path=/; HttpOnly"),
+        );
+        h.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("other=1; secure; Path=/"),
+        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        mark_cookies_secure(&mut h);
+        let cookies: Vec<_> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().expect("ascii"))
+            .collect();
+        assert_eq!(
+            cookies,
+            [
+                "berth_session=abc; Path=/; HttpOnly; Secure",
+                "other=1; secure; Path=/"
+            ]
+        );
+        assert!(h.contains_key(header::CONTENT_TYPE));
+        let mut none = HeaderMap::new();
+        mark_cookies_secure(&mut none);
+        assert!(none.is_empty());
     }
 }

@@ -491,3 +491,179 @@ async fn a_successful_login_starts_the_count_over() {
         "eight failures, but never five in a row"
     );
 }
+
+/// Signs in as a proxy would pass a client's request on: with `headers`
+/// (`X-Forwarded-For`, `-Proto`, ...) added.
+async fn login_with(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    username: &str,
+    password: &str,
+) -> Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"username": username, "password": password}));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("login")
+}
+
+async fn audit_rows(admin: &Api, query: &str) -> Vec<AuditEntry> {
+    admin.get_json(&format!("/api/v1/audit?{query}")).await
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_not_believed() {
+    let (app, admin) = TestApp::start_set_up().await;
+    app.user(&admin, "alice", Role::Viewer).await;
+    // Each failure claims another client; berth counts them all against
+    // the TCP peer, 127.0.0.1.
+    for (n, name) in ["mallory", "root", "operator", "test", "guest"]
+        .into_iter()
+        .enumerate()
+    {
+        let forwarded = format!("198.51.100.{n}");
+        let r = login_with(&app, &[("x-forwarded-for", &forwarded)], name, "nope").await;
+        expect_problem(r, StatusCode::UNAUTHORIZED).await;
+    }
+    let r = login_with(
+        &app,
+        &[("x-forwarded-for", "203.0.113.50")],
+        "alice",
+        "alice-password-1",
+    )
+    .await;
+    let detail = expect_locked(r).await;
+    assert!(detail.contains("from this address"), "{detail}");
+
+    let rows = audit_rows(&admin, "action=auth.login").await;
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.address.as_deref() == Some("127.0.0.1")),
+        "{rows:?}"
+    );
+    assert!(audit_rows(&admin, "address=198.51.100.1").await.is_empty());
+    let mine = audit_rows(&admin, "address=127.0.0.1&action=auth.login").await;
+    assert_eq!(mine.len(), 7);
+    expect_problem(
+        admin.get("/api/v1/audit?address=not-an-address").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() {
+    let (app, admin) = TestApp::start_set_up_behind_proxy().await;
+    app.user(&admin, "alice", Role::Viewer).await;
+    let client_a = [("x-forwarded-for", "198.51.100.1")];
+    for name in ["mallory", "root", "operator", "test", "guest"] {
+        let r = login_with(&app, &client_a, name, "nope").await;
+        expect_problem(r, StatusCode::UNAUTHORIZED).await;
+    }
+    let r = login_with(&app, &client_a, "alice", "alice-password-1").await;
+    let detail = expect_locked(r).await;
+    assert!(detail.contains("from this address"), "{detail}");
+
+    // Client B reaches berth through the same proxy (the same TCP peer),
+    // and is not locked out by A. What B put left of the proxy's entry is
+    // ignored.
+    let client_b = [("x-forwarded-for", "198.51.100.1, 198.51.100.2")];
+    let r = login_with(&app, &client_b, "alice", "alice-password-1").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Nor is the proxy's own address (the admin's client, forwarding nothing).
+    assert_eq!(admin.me().await.user.username, ADMIN_USER);
+    assert_eq!(
+        login(&app.anonymous(), ADMIN_USER, ADMIN_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let a = audit_rows(&admin, "address=198.51.100.1").await;
+    assert_eq!(a.len(), 6, "{a:?}");
+    assert!(a.iter().all(|r| r.action == "auth.login"), "{a:?}");
+    assert_eq!(a.iter().filter(|r| r.status == 401).count(), 5);
+    assert_eq!(a.iter().filter(|r| r.status == 429).count(), 1);
+    let b = audit_rows(&admin, "address=198.51.100.2").await;
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(
+        (b[0].actor.as_str(), b[0].outcome.as_str()),
+        ("alice", "ok")
+    );
+    let direct = audit_rows(&admin, "address=127.0.0.1").await;
+    assert!(
+        direct.iter().any(|r| r.action == "user.create"),
+        "{direct:?}"
+    );
+}
+
+fn set_cookie(r: &Response) -> String {
+    r.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn is_secure(cookie: &str) -> bool {
+    cookie
+        .split(';')
+        .skip(1)
+        .any(|attr| attr.trim().eq_ignore_ascii_case("secure"))
+}
+
+#[tokio::test]
+async fn forwarded_proto_makes_the_cookie_secure_only_from_a_trusted_proxy() {
+    let https = [("x-forwarded-proto", "https")];
+
+    let (direct, _admin) = TestApp::start_set_up().await;
+    let r = login_with(&direct, &https, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = set_cookie(&r);
+    assert!(cookie.starts_with("berth_session="), "{cookie}");
+    assert!(!is_secure(&cookie), "an untrusted peer's header: {cookie}");
+
+    let proxied = TestApp::start_behind_proxy().await;
+    // First setup signs the admin in too; its cookie follows the same rule.
+    let token = proxied.setup_token.clone().expect("setup token");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/setup", proxied.base))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"token": token, "username": ADMIN_USER, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("setup");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(is_secure(&set_cookie(&r)), "{}", set_cookie(&r));
+    let r = login_with(&proxied, &https, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = set_cookie(&r);
+    assert!(is_secure(&cookie), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let r = login_with(
+        &proxied,
+        &[("x-forwarded-proto", "http")],
+        ADMIN_USER,
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert!(!is_secure(&set_cookie(&r)), "{}", set_cookie(&r));
+
+    // --secure-cookies marks it whatever the request says.
+    let configured = TestApp::start_configured(|args| args.secure_cookies = true).await;
+    let token = configured.setup_token.clone().expect("setup token");
+    let r = configured
+        .anonymous()
+        .post_json(
+            "/api/v1/setup",
+            &json!({"token": token, "username": ADMIN_USER, "password": ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookie = set_cookie(&r);
+    assert!(is_secure(&cookie), "{cookie}");
+    assert_eq!(cookie.matches("Secure").count(), 1, "marked once: {cookie}");
+}

@@ -207,3 +207,71 @@ async fn the_store_keeps_only_hashes_of_secrets() {
         "the password is stored as an argon2id hash"
     );
 }
+
+/// A write and a WebSocket upgrade with the session of `admin`, from a
+/// browser on `https://berth.example` whose proxy says so in
+/// `X-Forwarded-Host`; returns the write's and the upgrade's statuses.
+async fn from_forwarded_origin(app: &TestApp, admin: &Api) -> (StatusCode, u16) {
+    let r = admin
+        .client
+        .post(format!("{}/api/v1/tokens", app.base))
+        .header("origin", "https://berth.example")
+        .header("x-forwarded-host", "berth.example")
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"name": unique("fwd")}))
+        .send()
+        .await
+        .expect("post");
+    let write = r.status();
+    let cookie = app.login_cookie(ADMIN_USER, ADMIN_PASSWORD).await;
+    let upgrade = match app
+        .ws_with(
+            "/api/v1/endpoints/local/events/ws",
+            &[
+                ("cookie", &cookie),
+                ("origin", "https://berth.example"),
+                ("x-forwarded-host", "berth.example"),
+            ],
+        )
+        .await
+    {
+        Ok(_) => 101,
+        Err(e) => refused_status(&e),
+    };
+    (write, upgrade)
+}
+
+#[tokio::test]
+async fn forwarded_host_satisfies_the_origin_check_only_from_a_trusted_proxy() {
+    let (direct, admin) = TestApp::start_set_up().await;
+    assert_eq!(
+        from_forwarded_origin(&direct, &admin).await,
+        (StatusCode::FORBIDDEN, 403),
+        "an untrusted peer's X-Forwarded-Host is not the host"
+    );
+
+    let (proxied, admin) = TestApp::start_set_up_behind_proxy().await;
+    assert_eq!(
+        from_forwarded_origin(&proxied, &admin).await,
+        (StatusCode::CREATED, 101)
+    );
+    // Without the proxy's header the Origin must match Host, as before.
+    let r = admin
+        .client
+        .post(format!("{}/api/v1/tokens", proxied.base))
+        .header("origin", "https://berth.example")
+        .json(&json!({"name": "no-forwarded-host"}))
+        .send()
+        .await
+        .expect("post");
+    expect_problem(r, StatusCode::FORBIDDEN).await;
+    let r = admin
+        .client
+        .post(format!("{}/api/v1/tokens", proxied.base))
+        .header("origin", proxied.base.clone())
+        .json(&json!({"name": "direct"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

@@ -538,3 +538,60 @@ pub async fn next_json<T: DeserializeOwned>(ws: &mut Ws, secs: u64) -> Option<T>
         }
     }
 }
+
+impl TestApp {
+    /// A fresh berth on the local engine, not set up yet, with its
+    /// configuration changed by `configure` (e.g. `trusted_proxies`).
+    pub async fn start_configured(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut args = ServeArgs::for_data_dir(data.path(), docker_host());
+        configure(&mut args);
+        let (state, setup_token) = AppState::new(args).await.expect("berth state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = state.clone();
+        tokio::spawn(async move {
+            berth::serve(listener, served, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            setup_token,
+            state,
+            _data: data,
+            stop: Some(stop),
+        }
+    }
+
+    /// A berth that believes the `X-Forwarded-*` headers of clients on
+    /// 127.0.0.1, as if they were its reverse proxy.
+    pub async fn start_behind_proxy() -> TestApp {
+        TestApp::start_configured(|args| {
+            args.trusted_proxies = "127.0.0.1".parse().expect("address");
+        })
+        .await
+    }
+
+    /// [`TestApp::start_behind_proxy`], with the first admin made (from
+    /// 127.0.0.1, forwarding nothing); returns the admin's client.
+    pub async fn start_set_up_behind_proxy() -> (TestApp, Api) {
+        let app = TestApp::start_behind_proxy().await;
+        let admin = app.anonymous();
+        let token = app.setup_token.clone().expect("setup token");
+        let r = admin
+            .post_json(
+                "/api/v1/setup",
+                &json!({"token": token, "username": ADMIN_USER, "password": ADMIN_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "setup");
+        (app, admin)
+    }
+}
