@@ -34,6 +34,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         data_dir = %args.data_dir.display(),
         docker_host = %args.docker_host,
         secure_cookies = args.secure_cookies,
+        trusted_proxies = %args.trusted_proxies,
         session_hours = args.session_hours,
         "starting berth {}",
         env!("CARGO_PKG_VERSION")

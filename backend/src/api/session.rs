@@ -84,18 +84,6 @@ fn locked_out(lockout: Lockout) -> AppError {
     }
 }
 
-/// [`open_session`], with the signature first setup calls it by. The
-/// headers are no longer read: the policy middleware marks the cookie
-/// `Secure` from the request's `ClientInfo`.
-pub async fn start_session(
-    state: &AppState,
-    _headers: &HeaderMap,
-    user: &UserRow,
-    status: StatusCode,
-) -> AppResult<Response> {
-    open_session(state, user, status).await
-}
-
 /// Opens a session for `user` and answers with its cookie and
 /// `{"user": ...}`. The cookie gets `Secure` on its way out, in
 /// `auth::policy::enforce`, when the client is on HTTPS or

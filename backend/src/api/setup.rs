@@ -2,12 +2,12 @@
 //! printed at start. There are no default credentials.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use protocol::{SetupRequest, SetupStatus};
 
-use super::session::start_session;
+use super::session::open_session;
 use super::Route;
 use crate::auth::password::{check_new_password, check_username, hash_password};
 use crate::auth::policy::AuditActor;
@@ -42,17 +42,16 @@ async fn status(State(state): State<AppState>) -> AppResult<AppJson<SetupStatus>
 
 async fn create_admin(
     State(state): State<AppState>,
-    headers: HeaderMap,
     AppJson(req): AppJson<SetupRequest>,
 ) -> Response {
     let actor = Extension(AuditActor(req.username.clone()));
-    match setup(&state, &headers, req).await {
+    match setup(&state, req).await {
         Ok(response) => (actor, response).into_response(),
         Err(e) => (actor, e).into_response(),
     }
 }
 
-async fn setup(state: &AppState, headers: &HeaderMap, req: SetupRequest) -> AppResult<Response> {
+async fn setup(state: &AppState, req: SetupRequest) -> AppResult<Response> {
     if state.store.count_users().await? > 0 {
         return Err(AppError::Conflict(
             "berth is already set up; sign in instead".into(),
@@ -73,6 +72,6 @@ async fn setup(state: &AppState, headers: &HeaderMap, req: SetupRequest) -> AppR
             "the setup token is wrong; use the one berth printed when it started".into(),
         )),
         Some(Err(e)) => Err(e),
-        Some(Ok(user)) => start_session(state, headers, &user, StatusCode::CREATED).await,
+        Some(Ok(user)) => open_session(state, &user, StatusCode::CREATED).await,
     }
 }
