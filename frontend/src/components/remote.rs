@@ -147,6 +147,38 @@ pub fn LoadError(
     }
 }
 
+/// A [`Remote`]'s three states in one place: a spinner while it first
+/// loads, the error with a Retry button (an endpoint-down banner on engine
+/// routes, given `endpoint`), else `children`.
+#[component]
+pub fn Loaded<T: Send + Sync + 'static>(
+    remote: Remote<T>,
+    /// What is being loaded: "containers".
+    #[prop(into)]
+    what: String,
+    /// The endpoint the page is about, for engine routes.
+    #[prop(optional, into)]
+    endpoint: Option<Signal<String>>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    move || match remote.phase.get() {
+        Phase::Loading => view! { <Loading what=what.clone()/> }.into_any(),
+        Phase::Failed(error) => {
+            let retry = move |()| remote.reload();
+            match endpoint {
+                Some(ep) => view! {
+                    <LoadError error=error endpoint=ep.get() what=what.clone() on_retry=retry/>
+                }
+                .into_any(),
+                None => {
+                    view! { <LoadError error=error what=what.clone() on_retry=retry/> }.into_any()
+                }
+            }
+        }
+        Phase::Ready => children().into_any(),
+    }
+}
+
 /// An empty list: what is missing and what to do next.
 #[component]
 pub fn EmptyState(

@@ -18,7 +18,7 @@ use crate::components::{
     icons::Icon,
     layout::{endpoint_path, line_icon, MORE_ICON, PAUSE_ICON},
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
     stats::{StatsCell, StatsWatcher},
     table::{Sort, SortHeader},
 };
@@ -920,14 +920,9 @@ pub fn ContainersPage() -> impl IntoView {
                     </a>
                 </div>
             </div>
-            {move || match list.phase.get() {
-                Phase::Loading => view! { <Loading what="containers"/> }.into_any(),
-                Phase::Failed(error) => view! {
-                    <LoadError error=error endpoint=ep.get() what="containers" on_retry=move |()| list.reload()/>
-                }
-                .into_any(),
-                Phase::Ready => table().into_any(),
-            }}
+            <Loaded remote=list what="containers" endpoint=ep>
+                {table.clone()}
+            </Loaded>
             <AskDialog ask=ask ep=ep on_done=move || reload()/>
         </div>
     }

@@ -18,7 +18,7 @@ use crate::components::{
     layout::{endpoint_path, line_icon},
     modal::ConfirmRequest,
     progress::{LayerProgress, Outcome, ProgressLog, Transfer},
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
     table::{Sort, SortHeader},
     upload::{file_name, first_file},
 };
@@ -494,74 +494,66 @@ pub fn ImagesPage() -> impl IntoView {
                 </div>
             </div>
             {imported_banner}
-            {move || match list.phase.get() {
-                Phase::Loading => view! { <Loading what="images"/> }.into_any(),
-                Phase::Failed(error) => view! {
-                    <LoadError error=error endpoint=ep.get() what="images" on_retry=move |()| list.reload()/>
-                }
-                .into_any(),
-                Phase::Ready => view! {
-                    <div class="table-wrap">
-                        <table
-                            class="table table-cards table-images"
-                            style:display=move || if counts.get().is_some_and(|(total, _, _)| total > 0) { "" } else { "none" }
-                        >
-                            <thead>
-                                <tr>
-                                    <SortHeader sort=sort key=Column::Tags label="Repository:tag"/>
-                                    <th scope="col">"Id"</th>
-                                    <SortHeader sort=sort key=Column::Size label="Size" class="num"/>
-                                    <SortHeader sort=sort key=Column::Created label="Created"/>
-                                    <th scope="col">"Used by"</th>
-                                    <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For
-                                    each=move || rows.get()
-                                    key=|i| (i.id.clone(), i.repo_tags.clone(), i.containers.clone(), i.dangling)
-                                    children=row
-                                />
-                            </tbody>
-                        </table>
-                        {move || {
-                            let total = counts.get().map_or(0, |(total, _, _)| total);
-                            if total == 0 {
-                                view! {
-                                    <EmptyState
-                                        title="No images on this host yet"
-                                        hint="Pull one from a registry, build one from a Dockerfile, or import a docker save archive."
-                                    >
-                                        <div class="empty-actions">
-                                            <button type="button" class="btn btn-primary" on:click=move |_| registry_job.set(Some(RegistryJob::Pull))>
-                                                {line_icon(PULL_ICON)}
-                                                <span>"Pull image"</span>
-                                            </button>
-                                            <a class="btn" href=endpoint_path(&ep.get(), "images/build")>
-                                                {line_icon(BUILD_ICON)}
-                                                <span>"Build image"</span>
-                                            </a>
-                                        </div>
-                                    </EmptyState>
-                                }
-                                .into_any()
-                            } else if rows.with(Vec::is_empty) {
-                                view! {
-                                    <EmptyState title=format!("No images match “{}”", app.search.get().trim())>
-                                        <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
-                                            "Clear filter"
+            <Loaded remote=list what="images" endpoint=ep>
+                <div class="table-wrap">
+                    <table
+                        class="table table-cards table-images"
+                        style:display=move || if counts.get().is_some_and(|(total, _, _)| total > 0) { "" } else { "none" }
+                    >
+                        <thead>
+                            <tr>
+                                <SortHeader sort=sort key=Column::Tags label="Repository:tag"/>
+                                <th scope="col">"Id"</th>
+                                <SortHeader sort=sort key=Column::Size label="Size" class="num"/>
+                                <SortHeader sort=sort key=Column::Created label="Created"/>
+                                <th scope="col">"Used by"</th>
+                                <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For
+                                each=move || rows.get()
+                                key=|i| (i.id.clone(), i.repo_tags.clone(), i.containers.clone(), i.dangling)
+                                children=row
+                            />
+                        </tbody>
+                    </table>
+                    {move || {
+                        let total = counts.get().map_or(0, |(total, _, _)| total);
+                        if total == 0 {
+                            view! {
+                                <EmptyState
+                                    title="No images on this host yet"
+                                    hint="Pull one from a registry, build one from a Dockerfile, or import a docker save archive."
+                                >
+                                    <div class="empty-actions">
+                                        <button type="button" class="btn btn-primary" on:click=move |_| registry_job.set(Some(RegistryJob::Pull))>
+                                            {line_icon(PULL_ICON)}
+                                            <span>"Pull image"</span>
                                         </button>
-                                    </EmptyState>
-                                }
-                                .into_any()
-                            } else {
-                                ().into_any()
+                                        <a class="btn" href=endpoint_path(&ep.get(), "images/build")>
+                                            {line_icon(BUILD_ICON)}
+                                            <span>"Build image"</span>
+                                        </a>
+                                    </div>
+                                </EmptyState>
                             }
-                        }}
-                    </div>
-                }
-                .into_any(),
-            }}
+                            .into_any()
+                        } else if rows.with(Vec::is_empty) {
+                            view! {
+                                <EmptyState title=format!("No images match “{}”", app.search.get().trim())>
+                                    <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
+                                        "Clear filter"
+                                    </button>
+                                </EmptyState>
+                            }
+                            .into_any()
+                        } else {
+                            ().into_any()
+                        }
+                    }}
+                </div>
+            </Loaded>
             <TagDialog target=tagging ep=ep on_done=move || reload()/>
             <RegistryDialog job=registry_job ep=ep on_done=move || reload()/>
             <PruneDialog open=pruning ep=ep counts=counts on_done=move || reload()/>

@@ -10,7 +10,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -214,43 +214,35 @@ pub fn NetworksPage() -> impl IntoView {
             </div>
             <div class="split">
                 <div class="split-main">
-                    {move || match list.phase.get() {
-                        Phase::Loading => view! { <Loading what="networks"/> }.into_any(),
-                        Phase::Failed(error) => view! {
-                            <LoadError error=error endpoint=ep.get() what="networks" on_retry=move |()| list.reload()/>
-                        }
-                        .into_any(),
-                        Phase::Ready => view! {
-                            <div class="table-wrap">
-                                <table class="table table-cards">
-                                    <thead>
-                                        <tr>
-                                            <SortHeader sort=sort key=Column::Name label="Name"/>
-                                            <SortHeader sort=sort key=Column::Driver label="Driver"/>
-                                            <th scope="col">"Subnet / gateway"</th>
-                                            <th scope="col">"Containers"</th>
-                                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        <For
-                                            each=move || rows.get()
-                                            key=|n| (n.id.clone(), n.containers.iter().map(|c| (c.container.clone(), c.ipv4_address.clone(), c.aliases.clone())).collect::<Vec<_>>())
-                                            children=row
-                                        />
-                                    </tbody>
-                                </table>
-                                {move || rows.with(Vec::is_empty).then(|| view! {
-                                    <EmptyState title=format!("No networks match “{}”", app.search.get().trim())>
-                                        <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
-                                            "Clear filter"
-                                        </button>
-                                    </EmptyState>
-                                })}
-                            </div>
-                        }
-                        .into_any(),
-                    }}
+                    <Loaded remote=list what="networks" endpoint=ep>
+                        <div class="table-wrap">
+                            <table class="table table-cards">
+                                <thead>
+                                    <tr>
+                                        <SortHeader sort=sort key=Column::Name label="Name"/>
+                                        <SortHeader sort=sort key=Column::Driver label="Driver"/>
+                                        <th scope="col">"Subnet / gateway"</th>
+                                        <th scope="col">"Containers"</th>
+                                        <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For
+                                        each=move || rows.get()
+                                        key=|n| (n.id.clone(), n.containers.iter().map(|c| (c.container.clone(), c.ipv4_address.clone(), c.aliases.clone())).collect::<Vec<_>>())
+                                        children=row
+                                    />
+                                </tbody>
+                            </table>
+                            {move || rows.with(Vec::is_empty).then(|| view! {
+                                <EmptyState title=format!("No networks match “{}”", app.search.get().trim())>
+                                    <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
+                                        "Clear filter"
+                                    </button>
+                                </EmptyState>
+                            })}
+                        </div>
+                    </Loaded>
                 </div>
                 <CreateNetwork ep=ep on_created=move || list.reload()/>
             </div>

@@ -11,7 +11,7 @@ use crate::components::{
     badge::StateBadge,
     icons::Icon,
     layout::endpoint_path,
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
 };
 use crate::pages::containers::page_host;
 use crate::state::use_app;
@@ -176,68 +176,60 @@ pub fn PortsPage() -> impl IntoView {
                     <RefreshButton list=list/>
                 </div>
             </div>
-            {move || match list.phase.get() {
-                Phase::Loading => view! { <Loading what="ports"/> }.into_any(),
-                Phase::Failed(error) => view! {
-                    <LoadError error=error endpoint=ep.get() what="ports" on_retry=move |()| list.reload()/>
-                }
-                .into_any(),
-                Phase::Ready => view! {
-                    <div class="table-wrap">
-                        <table
-                            class="table table-cards"
-                            style:display=move || if total.get().is_some_and(|n| n != 0) { "" } else { "none" }
-                        >
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Host IP"</th>
-                                    <th scope="col">"Host port"</th>
-                                    <th scope="col">"Protocol"</th>
-                                    <th scope="col">"Container port"</th>
-                                    <th scope="col">"Container"</th>
-                                    <th scope="col">"Stack"</th>
-                                    <th scope="col">"State"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                <For
-                                    each=move || rows.get()
-                                    key=|r| (r.ips.clone(), r.port.host_port, r.port.protocol.clone(), r.port.container_id.clone(), r.port.container_port, r.port.state, r.port.container.clone())
-                                    children=row.clone()
-                                />
-                            </tbody>
-                        </table>
-                        {move || {
-                            if total.get().unwrap_or(0) == 0 {
-                                view! {
-                                    <EmptyState
-                                        title="No published ports"
-                                        hint="Run a container with a port (-p 8080:80) and it appears here."
-                                    >
-                                        <a class="btn btn-primary" href=endpoint_path(&ep.get(), "containers/new")>
-                                            {Icon::Plus.view()}
-                                            <span>"Run container"</span>
-                                        </a>
-                                    </EmptyState>
-                                }
-                                .into_any()
-                            } else if rows.with(Vec::is_empty) {
-                                view! {
-                                    <EmptyState title=format!("No ports match “{}”", app.search.get().trim())>
-                                        <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
-                                            "Clear filter"
-                                        </button>
-                                    </EmptyState>
-                                }
-                                .into_any()
-                            } else {
-                                ().into_any()
+            <Loaded remote=list what="ports" endpoint=ep>
+                <div class="table-wrap">
+                    <table
+                        class="table table-cards"
+                        style:display=move || if total.get().is_some_and(|n| n != 0) { "" } else { "none" }
+                    >
+                        <thead>
+                            <tr>
+                                <th scope="col">"Host IP"</th>
+                                <th scope="col">"Host port"</th>
+                                <th scope="col">"Protocol"</th>
+                                <th scope="col">"Container port"</th>
+                                <th scope="col">"Container"</th>
+                                <th scope="col">"Stack"</th>
+                                <th scope="col">"State"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For
+                                each=move || rows.get()
+                                key=|r| (r.ips.clone(), r.port.host_port, r.port.protocol.clone(), r.port.container_id.clone(), r.port.container_port, r.port.state, r.port.container.clone())
+                                children=row.clone()
+                            />
+                        </tbody>
+                    </table>
+                    {move || {
+                        if total.get().unwrap_or(0) == 0 {
+                            view! {
+                                <EmptyState
+                                    title="No published ports"
+                                    hint="Run a container with a port (-p 8080:80) and it appears here."
+                                >
+                                    <a class="btn btn-primary" href=endpoint_path(&ep.get(), "containers/new")>
+                                        {Icon::Plus.view()}
+                                        <span>"Run container"</span>
+                                    </a>
+                                </EmptyState>
                             }
-                        }}
-                    </div>
-                }
-                .into_any(),
-            }}
+                            .into_any()
+                        } else if rows.with(Vec::is_empty) {
+                            view! {
+                                <EmptyState title=format!("No ports match “{}”", app.search.get().trim())>
+                                    <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
+                                        "Clear filter"
+                                    </button>
+                                </EmptyState>
+                            }
+                            .into_any()
+                        } else {
+                            ().into_any()
+                        }
+                    }}
+                </div>
+            </Loaded>
         </div>
     }
 }

@@ -11,7 +11,7 @@ use crate::components::{
     format::{parse_time, RelativeTime},
     icons::Icon,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, Loaded, Remote},
 };
 use crate::state::{use_app, AppState};
 
@@ -143,49 +143,41 @@ fn RegistryAdmin() -> impl IntoView {
             </div>
             <div class="split">
                 <div class="split-main">
-                    {move || match list.phase.get() {
-                        Phase::Loading => view! { <Loading what="registries"/> }.into_any(),
-                        Phase::Failed(error) => view! {
-                            <LoadError error=error what="registries" on_retry=move |()| list.reload()/>
-                        }
-                        .into_any(),
-                        Phase::Ready => view! {
-                            <div class="table-wrap">
-                                <table class="table table-cards" style:display=move || if total.get() { "" } else { "none" }>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Registry"</th>
-                                            <th scope="col">"Username"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        <For each=move || rows.get() key=|r| (r.id, r.username.clone()) children=row/>
-                                    </tbody>
-                                </table>
-                                {move || if !total.get() {
-                                    view! {
-                                        <EmptyState
-                                            title="No registry logins yet"
-                                            hint="Add one with the form: pulls and pushes of that registry's images then log in by themselves."
-                                        />
-                                    }
-                                    .into_any()
-                                } else if rows.with(Vec::is_empty) {
-                                    view! {
-                                        <EmptyState title=format!("No registries match “{}”", app.search.get().trim())>
-                                            <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>"Clear filter"</button>
-                                        </EmptyState>
-                                    }
-                                    .into_any()
-                                } else {
-                                    ().into_any()
-                                }}
-                            </div>
-                        }
-                        .into_any(),
-                    }}
+                    <Loaded remote=list what="registries">
+                        <div class="table-wrap">
+                            <table class="table table-cards" style:display=move || if total.get() { "" } else { "none" }>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Registry"</th>
+                                        <th scope="col">"Username"</th>
+                                        <th scope="col">"Created"</th>
+                                        <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For each=move || rows.get() key=|r| (r.id, r.username.clone()) children=row/>
+                                </tbody>
+                            </table>
+                            {move || if !total.get() {
+                                view! {
+                                    <EmptyState
+                                        title="No registry logins yet"
+                                        hint="Add one with the form: pulls and pushes of that registry's images then log in by themselves."
+                                    />
+                                }
+                                .into_any()
+                            } else if rows.with(Vec::is_empty) {
+                                view! {
+                                    <EmptyState title=format!("No registries match “{}”", app.search.get().trim())>
+                                        <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>"Clear filter"</button>
+                                    </EmptyState>
+                                }
+                                .into_any()
+                            } else {
+                                ().into_any()
+                            }}
+                        </div>
+                    </Loaded>
                 </div>
                 <AddRegistry on_added=move || list.reload()/>
             </div>

@@ -14,7 +14,7 @@ use crate::components::{
     icons::Icon,
     layout::line_icon,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, Loaded, Remote},
     upload::{self, files_of, picked_path, ARCHIVE_ICON, FILE_ICON, FOLDER_ICON},
 };
 use crate::state::use_app;
@@ -346,14 +346,9 @@ pub fn FilesTab(ep: Memo<String>, name: Memo<String>) -> impl IntoView {
             </section>
             <section class="card" aria-label="Files">
                 <h2 class="card-title">"Files"</h2>
-                {move || match listing.phase.get() {
-                    Phase::Loading => view! { <Loading what="files"/> }.into_any(),
-                    Phase::Failed(error) => view! {
-                        <LoadError error=error endpoint=ep.get() what="files" on_retry=move |()| listing.reload()/>
-                    }
-                    .into_any(),
-                    Phase::Ready => table().into_any(),
-                }}
+                <Loaded remote=listing what="files" endpoint=ep>
+                    {table}
+                </Loaded>
             </section>
         </div>
     }

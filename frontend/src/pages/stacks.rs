@@ -12,7 +12,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::pages::stack_deploy::{start_run, Planned, Run, RunKind, RunPanel};
@@ -546,14 +546,9 @@ pub fn StacksPage() -> impl IntoView {
                 </div>
             </div>
             <RunPanel run=run link_ep=ep.get_untracked()/>
-            {move || match list.phase.get() {
-                Phase::Loading => view! { <Loading what="stacks"/> }.into_any(),
-                Phase::Failed(error) => view! {
-                    <LoadError error=error endpoint=ep.get() what="stacks" on_retry=move |()| list.reload()/>
-                }
-                .into_any(),
-                Phase::Ready => table().into_any(),
-            }}
+            <Loaded remote=list what="stacks" endpoint=ep>
+                {table.clone()}
+            </Loaded>
             <DeleteStackDialog target=deleting ep=ep on_deleted=move |name: String| {
                 list.update_ok(|all| all.retain(|s| s.name != name));
                 list.reload();

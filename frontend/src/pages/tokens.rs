@@ -10,7 +10,7 @@ use crate::components::{
     format::{parse_time, RelativeTime},
     icons::Icon,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, Loaded, Remote},
 };
 use crate::state::{use_app, AppState};
 
@@ -86,46 +86,38 @@ pub fn TokensPage() -> impl IntoView {
             {move || created.get().map(|t| view! { <NewSecret token=t on_done=move || created.set(None)/> })}
             <div class="split">
                 <div class="split-main">
-                    {move || match tokens.phase.get() {
-                        Phase::Loading => view! { <Loading what="tokens"/> }.into_any(),
-                        Phase::Failed(error) => view! {
-                            <LoadError error=error what="tokens" on_retry=move |()| tokens.reload()/>
-                        }
-                        .into_any(),
-                        Phase::Ready => view! {
-                            <div class="table-wrap">
-                                <table class="table table-cards">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Name"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col">"Last used"</th>
-                                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        <For each=move || rows.get() key=|t| (t.id, t.last_used_at.clone()) children=row/>
-                                    </tbody>
-                                </table>
-                                {move || {
-                                    if total.get() == 0 {
-                                        view! {
-                                            <EmptyState
-                                                title="No API tokens yet"
-                                                hint="Create one with the form to let a script or a CI job call berth."
-                                            />
-                                        }
-                                        .into_any()
-                                    } else if rows.with(Vec::is_empty) {
-                                        view! { <EmptyState title="No tokens match the filter"/> }.into_any()
-                                    } else {
-                                        ().into_any()
+                    <Loaded remote=tokens what="tokens">
+                        <div class="table-wrap">
+                            <table class="table table-cards">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Name"</th>
+                                        <th scope="col">"Created"</th>
+                                        <th scope="col">"Last used"</th>
+                                        <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For each=move || rows.get() key=|t| (t.id, t.last_used_at.clone()) children=row/>
+                                </tbody>
+                            </table>
+                            {move || {
+                                if total.get() == 0 {
+                                    view! {
+                                        <EmptyState
+                                            title="No API tokens yet"
+                                            hint="Create one with the form to let a script or a CI job call berth."
+                                        />
                                     }
-                                }}
-                            </div>
-                        }
-                        .into_any(),
-                    }}
+                                    .into_any()
+                                } else if rows.with(Vec::is_empty) {
+                                    view! { <EmptyState title="No tokens match the filter"/> }.into_any()
+                                } else {
+                                    ().into_any()
+                                }
+                            }}
+                        </div>
+                    </Loaded>
                 </div>
                 <CreateToken on_created=move |t: CreatedToken| {
                     created.set(Some(t));

@@ -9,7 +9,7 @@ use crate::components::{
     format::{parse_time, RelativeTime},
     icons::Icon,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{EmptyState, Loaded, Remote},
 };
 use crate::state::{use_app, AppState};
 
@@ -141,34 +141,26 @@ fn UserAdmin() -> impl IntoView {
             </div>
             <div class="split">
                 <div class="split-main">
-                    {move || match users.phase.get() {
-                        Phase::Loading => view! { <Loading what="users"/> }.into_any(),
-                        Phase::Failed(error) => view! {
-                            <LoadError error=error what="users" on_retry=move |()| users.reload()/>
-                        }
-                        .into_any(),
-                        Phase::Ready => view! {
-                            <div class="table-wrap">
-                                <table class="table table-cards">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Username"</th>
-                                            <th scope="col">"Role"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        <For each=move || rows.get() key=|u| (u.id, u.role) children=row/>
-                                    </tbody>
-                                </table>
-                                <Show when=move || rows.with(Vec::is_empty)>
-                                    <EmptyState title="No users match the filter"/>
-                                </Show>
-                            </div>
-                        }
-                        .into_any(),
-                    }}
+                    <Loaded remote=users what="users">
+                        <div class="table-wrap">
+                            <table class="table table-cards">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Username"</th>
+                                        <th scope="col">"Role"</th>
+                                        <th scope="col">"Created"</th>
+                                        <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For each=move || rows.get() key=|u| (u.id, u.role) children=row/>
+                                </tbody>
+                            </table>
+                            <Show when=move || rows.with(Vec::is_empty)>
+                                <EmptyState title="No users match the filter"/>
+                            </Show>
+                        </div>
+                    </Loaded>
                 </div>
                 <AddUser on_added=move || users.reload()/>
             </div>

@@ -13,7 +13,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, RefreshButton, Remote},
+    remote::{EmptyState, Loaded, RefreshButton, Remote},
     table::{Sort, SortHeader},
 };
 use crate::state::{use_app, AppState};
@@ -303,64 +303,56 @@ pub fn VolumesPage() -> impl IntoView {
             </div>
             <div class="split">
                 <div class="split-main">
-                    {move || match list.phase.get() {
-                        Phase::Loading => view! { <Loading what="volumes"/> }.into_any(),
-                        Phase::Failed(error) => view! {
-                            <LoadError error=error endpoint=ep.get() what="volumes" on_retry=move |()| list.reload()/>
-                        }
-                        .into_any(),
-                        Phase::Ready => view! {
-                            <div class="table-wrap">
-                                <table
-                                    class="table table-cards"
-                                    style:display=move || if counts.get().is_some_and(|(total, _)| total > 0) { "" } else { "none" }
-                                >
-                                    <thead>
-                                        <tr>
-                                            <th scope="col" class="cell-expand"><span class="sr-only">"Details"</span></th>
-                                            <SortHeader sort=sort key=Column::Name label="Name"/>
-                                            <SortHeader sort=sort key=Column::Driver label="Driver"/>
-                                            <th scope="col">"Used by"</th>
-                                            <SortHeader sort=sort key=Column::Created label="Created"/>
-                                            <th scope="col">"Labels"</th>
-                                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        <For
-                                            each=move || rows.get()
-                                            key=|v| (v.name.clone(), v.used_by.iter().map(|u| (u.container.clone(), u.destination.clone(), u.read_only)).collect::<Vec<_>>())
-                                            children=row
+                    <Loaded remote=list what="volumes" endpoint=ep>
+                        <div class="table-wrap">
+                            <table
+                                class="table table-cards"
+                                style:display=move || if counts.get().is_some_and(|(total, _)| total > 0) { "" } else { "none" }
+                            >
+                                <thead>
+                                    <tr>
+                                        <th scope="col" class="cell-expand"><span class="sr-only">"Details"</span></th>
+                                        <SortHeader sort=sort key=Column::Name label="Name"/>
+                                        <SortHeader sort=sort key=Column::Driver label="Driver"/>
+                                        <th scope="col">"Used by"</th>
+                                        <SortHeader sort=sort key=Column::Created label="Created"/>
+                                        <th scope="col">"Labels"</th>
+                                        <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    <For
+                                        each=move || rows.get()
+                                        key=|v| (v.name.clone(), v.used_by.iter().map(|u| (u.container.clone(), u.destination.clone(), u.read_only)).collect::<Vec<_>>())
+                                        children=row
+                                    />
+                                </tbody>
+                            </table>
+                            {move || {
+                                let total = counts.get().map_or(0, |(total, _)| total);
+                                if total == 0 {
+                                    view! {
+                                        <EmptyState
+                                            title="No volumes yet"
+                                            hint="Create one with the form, or mount a named volume when you run a container."
                                         />
-                                    </tbody>
-                                </table>
-                                {move || {
-                                    let total = counts.get().map_or(0, |(total, _)| total);
-                                    if total == 0 {
-                                        view! {
-                                            <EmptyState
-                                                title="No volumes yet"
-                                                hint="Create one with the form, or mount a named volume when you run a container."
-                                            />
-                                        }
-                                        .into_any()
-                                    } else if rows.with(Vec::is_empty) {
-                                        view! {
-                                            <EmptyState title=format!("No volumes match “{}”", app.search.get().trim())>
-                                                <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
-                                                    "Clear filter"
-                                                </button>
-                                            </EmptyState>
-                                        }
-                                        .into_any()
-                                    } else {
-                                        ().into_any()
                                     }
-                                }}
-                            </div>
-                        }
-                        .into_any(),
-                    }}
+                                    .into_any()
+                                } else if rows.with(Vec::is_empty) {
+                                    view! {
+                                        <EmptyState title=format!("No volumes match “{}”", app.search.get().trim())>
+                                            <button type="button" class="btn" on:click=move |_| app.search.set(String::new())>
+                                                "Clear filter"
+                                            </button>
+                                        </EmptyState>
+                                    }
+                                    .into_any()
+                                } else {
+                                    ().into_any()
+                                }
+                            }}
+                        </div>
+                    </Loaded>
                 </div>
                 <CreateVolume ep=ep on_created=move || list.reload()/>
             </div>
