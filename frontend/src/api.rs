@@ -189,6 +189,24 @@ pub async fn me() -> Result<SessionInfo, ApiError> {
 
 // ------------------------------------------------------------ people
 
+/// The audit log, newest first: `actor` and `action` match exactly,
+/// `target` is a substring; at most `limit` rows (the server caps it).
+pub async fn audit(
+    actor: &str,
+    action: &str,
+    target: &str,
+    limit: u32,
+) -> Result<Vec<protocol::AuditEntry>, ApiError> {
+    let mut url = format!("/api/v1/audit?limit={limit}");
+    for (key, value) in [("actor", actor), ("action", action), ("target", target)] {
+        let value = value.trim();
+        if !value.is_empty() {
+            url.push_str(&format!("&{key}={}", encode(value)));
+        }
+    }
+    get(&url).await
+}
+
 pub async fn users() -> Result<Vec<User>, ApiError> {
     get("/api/v1/users").await
 }

@@ -20,6 +20,7 @@ use leptos_router::{
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::components::{layout::Shell, modal::ConfirmHost, toast::ToastHost};
+use crate::pages::audit::AuditPage;
 use crate::pages::{
     container::ContainerPage, containers::ContainersPage, home::Home, host::HostPage,
     login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage, run::RunPage,
@@ -75,6 +76,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/settings/users") view=UsersPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                     <Route path=path!("/settings/registries") view=RegistriesPage/>
+                    <Route path=path!("/settings/audit") view=AuditPage/>
                     <Route path=path!("/*any") view=NotFound/>
                 </ParentRoute>
             </Routes>

@@ -33,6 +33,9 @@ pub const IMAGES_ICON: &str =
     "M2 12a10 10 0 1 0 20 0 10 10 0 1 0-20 0M9 12a3 3 0 1 0 6 0 3 3 0 1 0-6 0";
 /// A cloud (Feather's, MIT): registries (issue 5).
 pub const REGISTRIES_ICON: &str = "M18 10h-1.26A8 8 0 1 0 9 20h9a5 5 0 0 0 0-10z";
+/// A clipboard with lines (after Feather's "clipboard", MIT): the audit log.
+pub const AUDIT_ICON: &str =
+    "M16 4h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2M9 2h6v4H9zM8 11h8M8 15h8M8 19h5";
 /// Three stacked sheets (Feather's "layers", MIT): stacks (issue 6).
 pub const STACKS_ICON: &str = "M12 2 2 7l10 5 10-5-10-5zM2 17l10 5 10-5M2 12l10 5 10-5";
 
@@ -62,6 +65,7 @@ pub enum Section {
     Users,
     Tokens,
     Registries,
+    Audit,
     Other,
 }
 
@@ -96,6 +100,7 @@ fn place(path: &str) -> Place {
         ["settings", "users"] => (None, Section::Users),
         ["settings", "tokens"] => (None, Section::Tokens),
         ["settings", "registries"] => (None, Section::Registries),
+        ["settings", "audit"] => (None, Section::Audit),
         _ => (None, Section::Other),
     };
     Place {
@@ -335,6 +340,10 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                         {line_icon(REGISTRIES_ICON)}
                         <span>"Registries"</span>
                     </A>
+                    <A href="/settings/audit" attr:class="nav-link">
+                        {line_icon(AUDIT_ICON)}
+                        <span>"Audit"</span>
+                    </A>
                 </Show>
             </nav>
         </aside>
@@ -487,6 +496,7 @@ fn Breadcrumb(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
             Section::Registries => vec![("Settings".into(), None), ("Registries".into(), None)],
             Section::Users => vec![("Settings".into(), None), ("Users".into(), None)],
             Section::Tokens => vec![("Settings".into(), None), ("Tokens".into(), None)],
+            Section::Audit => vec![("Settings".into(), None), ("Audit log".into(), None)],
             Section::Other => vec![],
         }
     };
@@ -545,6 +555,7 @@ fn SearchBox(
         Section::Stacks => "Filter stacks",
         Section::Images => "Filter images",
         Section::Registries => "Filter registries",
+        Section::Audit => "Filter the log",
         _ => "Search containers",
     };
     let on_key = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
@@ -566,6 +577,7 @@ fn SearchBox(
                     | Section::Stacks
                     | Section::Images
                     | Section::Registries
+                    | Section::Audit
             ) =>
         {
             let q = app.search.get_untracked();

@@ -1,5 +1,6 @@
 //! One module per page of the app.
 
+pub mod audit;
 pub mod build;
 pub mod container;
 pub mod containers;
