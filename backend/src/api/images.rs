@@ -26,7 +26,7 @@ use protocol::{
 use serde::Deserialize;
 
 use super::{with_body_limit, AppPath, Route};
-use crate::auth::policy::AuditTarget;
+use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::Access;
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
 use crate::{AppState, LOCAL_ENDPOINT};
@@ -270,6 +270,7 @@ fn progress_response(
     progress: impl Stream<Item = Progress> + Send + 'static,
     target: String,
 ) -> Response {
+    let (progress, later) = audit_stream(progress, |p| matches!(p, Progress::Error { .. }));
     let lines = progress.map(|p| {
         let mut line = serde_json::to_vec(&p).unwrap_or_default();
         line.push(b'\n');
@@ -284,7 +285,7 @@ fn progress_response(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies that buffer would hold the progress back until the end.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    (Extension(AuditTarget(target)), response).into_response()
+    (Extension(AuditTarget(target)), Extension(later), response).into_response()
 }
 
 /// An upload body on its way to the engine, within `limit` bytes.

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::{AppPath, Route};
-use crate::auth::policy::AuditTarget;
+use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::compose::interpolate::parse_env_file;
 use crate::compose::spec::{image_of, Context};
@@ -478,17 +478,22 @@ where
 {
     let (tx, rx) = mpsc::channel::<StackProgress>(64);
     let _handle = work(tx);
-    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+    let items = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?;
+        Some((item, rx))
+    });
+    let (items, later) = audit_stream(items, |p| matches!(p, StackProgress::Error { .. }));
+    let lines = items.map(|item| {
         let mut line = serde_json::to_vec(&item).unwrap_or_default();
         line.push(b'\n');
-        Some((Ok::<_, std::convert::Infallible>(Bytes::from(line)), rx))
+        Ok::<_, std::convert::Infallible>(Bytes::from(line))
     });
     let mut response = Body::from_stream(lines).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-ndjson"),
     );
+    response.extensions_mut().insert(later);
     response
 }
 

@@ -15,7 +15,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
 use protocol::Role;
+use tokio::sync::oneshot;
 
 use super::client::ClientInfo;
 use super::principal::authenticate;
@@ -126,6 +128,68 @@ pub struct AuditActor(pub String);
 #[derive(Debug, Clone)]
 pub struct AuditTarget(pub String);
 
+/// Set on a streamed response (build, pull, push, deploy): its audit row is
+/// written when the answer starts, as `ok`, and turns `failed` if the stream
+/// then reports a failure. See [`audit_stream`].
+#[derive(Debug, Clone)]
+pub struct AuditLater(Arc<std::sync::Mutex<Option<oneshot::Receiver<bool>>>>);
+
+impl AuditLater {
+    fn take(&self) -> Option<oneshot::Receiver<bool>> {
+        self.0.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// Sends the stream's outcome when the stream is dropped: at its end, or
+/// when the client goes away (then what was seen so far counts).
+struct Finisher {
+    tx: Option<oneshot::Sender<bool>>,
+    failed: bool,
+}
+
+impl Finisher {
+    fn fail(&mut self) {
+        self.failed = true;
+    }
+}
+
+impl Drop for Finisher {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(!self.failed);
+        }
+    }
+}
+
+/// `stream`, watched for an item that `is_failure` says ends the work in
+/// failure; the [`AuditLater`] goes on the response.
+pub fn audit_stream<S, T>(
+    stream: S,
+    is_failure: fn(&T) -> bool,
+) -> (impl Stream<Item = T> + Send + 'static, AuditLater)
+where
+    S: Stream<Item = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let mut finisher = Finisher {
+        tx: Some(tx),
+        failed: false,
+    };
+    // A method call, so that the closure owns the whole finisher (and drops
+    // it with the stream), not a copy of its flag.
+    let watched = stream.map(move |item| {
+        if is_failure(&item) {
+            finisher.fail();
+        }
+        item
+    });
+    (
+        watched,
+        AuditLater(Arc::new(std::sync::Mutex::new(Some(rx)))),
+    )
+}
+
 /// What [`enforce`] needs: the app, and the table the router was built from.
 #[derive(Clone)]
 pub struct Gate {
@@ -217,7 +281,21 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
             .map(|t| t.0.clone())
             .unwrap_or(target);
         let status = response.status();
-        audit(&state, address, &who, policy.action, &target, status).await;
+        let id = audit(&state, address, &who, policy.action, &target, status).await;
+        let later = response
+            .extensions()
+            .get::<AuditLater>()
+            .and_then(AuditLater::take);
+        if let (Some(id), Some(later)) = (id, later) {
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Ok(false) = later.await {
+                    if let Err(e) = state.store.set_audit_outcome(id, "failed").await {
+                        tracing::error!(error = %e, id, "cannot update the audit log");
+                    }
+                }
+            });
+        }
     }
     response
 }
@@ -255,7 +333,7 @@ async fn audit(
     action: &str,
     target: &str,
     status: StatusCode,
-) {
+) -> Option<i64> {
     let outcome = match status.as_u16() {
         // 429: a login refused while its account or address is locked.
         401 | 403 | 429 => "denied",
@@ -270,8 +348,12 @@ async fn audit(
         status: status.as_u16(),
         address,
     };
-    if let Err(e) = state.store.write_audit(entry).await {
-        tracing::error!(error = %e, action, target, "cannot write the audit log");
+    match state.store.write_audit(entry).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::error!(error = %e, action, target, "cannot write the audit log");
+            None
+        }
     }
 }
 
@@ -300,6 +382,26 @@ pub fn same_origin(headers: &HeaderMap, client: &ClientInfo) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stream_reports_its_outcome_when_it_ends() {
+        let failure = |x: &i32| *x < 0;
+        let (s, later) = audit_stream(futures_util::stream::iter(vec![1, -1, 2]), failure);
+        assert_eq!(s.collect::<Vec<_>>().await, vec![1, -1, 2]);
+        assert_eq!(later.take().expect("receiver").await, Ok(false));
+
+        let (s, later) = audit_stream(futures_util::stream::iter(vec![1, 2]), failure);
+        assert_eq!(s.collect::<Vec<_>>().await.len(), 2);
+        assert_eq!(later.take().expect("receiver").await, Ok(true));
+
+        // Dropped early (the client went away): what it saw so far counts.
+        let (s, later) = audit_stream(futures_util::stream::iter(vec![1, -1]), failure);
+        let mut s = Box::pin(s);
+        assert_eq!(s.next().await, Some(1));
+        drop(s);
+        assert_eq!(later.take().expect("receiver").await, Ok(true));
+        assert!(later.take().is_none(), "taken once");
+    }
     use crate::auth::client::TrustedProxies;
 
     fn principal(role: Role) -> Principal {

@@ -44,8 +44,9 @@ struct AuditRow {
 }
 
 impl Store {
-    pub async fn write_audit(&self, entry: NewAudit<'_>) -> AppResult<()> {
-        sqlx::query(
+    /// Writes a row; its id.
+    pub async fn write_audit(&self, entry: NewAudit<'_>) -> AppResult<i64> {
+        let done = sqlx::query(
             "INSERT INTO audit_log (actor, action, target, outcome, status, address)
              VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -57,6 +58,17 @@ impl Store {
         .bind(entry.address.map(address_text))
         .execute(&self.pool)
         .await?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// Sets the outcome of row `id`: a streamed call that failed after it
+    /// started.
+    pub async fn set_audit_outcome(&self, id: i64, outcome: &str) -> AppResult<()> {
+        sqlx::query("UPDATE audit_log SET outcome = ? WHERE id = ?")
+            .bind(outcome)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -432,6 +432,10 @@ async fn a_broken_run_step_is_named_in_the_last_line() {
     assert!(lines
         .iter()
         .any(|p| matches!(p, Progress::Log { text } if text == "about to fail")));
+    assert_eq!(
+        newest_audit_outcome(&admin, "image.build", "failed").await,
+        "failed"
+    );
     // Its leftovers are dangling images with its label.
     let report: ImagePruneReport = {
         let r = admin

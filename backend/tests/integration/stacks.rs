@@ -369,6 +369,7 @@ async fn deploy_plan_edit_redeploy_and_roll_back_a_two_service_stack() {
 async fn a_failed_up_names_the_service_and_keeps_what_ran() {
     let (_app, admin) = TestApp::start_set_up().await;
     let name = project_name("fail");
+    // A deploy that works is audited as ok.
     let _cleanup = ProjectCleanup(name.clone());
     let port = free_port();
     let blocker_name = unique("blocker");
@@ -379,6 +380,7 @@ async fn a_failed_up_names_the_service_and_keeps_what_ran() {
         .post_json(S, &json!({"name": name, "compose": compose}))
         .await;
     assert_done(&progress(&admin, &format!("{S}/{name}/up"), json!({})).await);
+    assert_eq!(newest_audit_outcome(&admin, "stack.up", "ok").await, "ok");
     let before: ContainerDetail = admin
         .get_json(&format!("/api/v1/endpoints/local/containers/{name}-api-1"))
         .await;
@@ -405,6 +407,11 @@ async fn a_failed_up_names_the_service_and_keeps_what_ran() {
         }
         other => panic!("{other:?}"),
     }
+    // The audit log says the deploy failed, though its answer began as 200.
+    assert_eq!(
+        newest_audit_outcome(&admin, "stack.up", "failed").await,
+        "failed"
+    );
     let web: ContainerDetail = admin
         .get_json(&format!("/api/v1/endpoints/local/containers/{name}-web-1"))
         .await;

@@ -595,3 +595,21 @@ impl TestApp {
         (app, admin)
     }
 }
+
+/// The outcome of the newest audit row for `action`, once it reads `want`
+/// (a streamed call's row turns `failed` just after its stream ends), or
+/// what it reads after five seconds.
+pub async fn newest_audit_outcome(api: &Api, action: &str, want: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        let rows: Vec<protocol::AuditEntry> = api
+            .get_json(&format!("/api/v1/audit?action={action}&limit=1"))
+            .await;
+        last = rows.first().map(|r| r.outcome.clone()).unwrap_or_default();
+        if last == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    last
+}
