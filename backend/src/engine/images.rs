@@ -372,9 +372,36 @@ impl Engine {
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
         let (engine_options, tag) = build_options(options)?;
-        let config = registry_config(&logins);
         let docker = self.docker().await?;
         let context = context::prepare(context, &engine_options.dockerfile).await?;
+        Ok(self.run_build(docker, engine_options, tag, &logins, context))
+    }
+
+    /// [`Engine::build_image`] with the context already spooled to `spool`
+    /// (a tar, gzipped or not; read from its start), as a form upload is.
+    pub async fn build_image_from_file(
+        &self,
+        options: &BuildOptions,
+        logins: Vec<RegistryLogin>,
+        spool: std::fs::File,
+    ) -> EngineResult<impl Stream<Item = Progress> + Send + 'static> {
+        let (engine_options, tag) = build_options(options)?;
+        let docker = self.docker().await?;
+        let context = context::prepare_spooled(spool, &engine_options.dockerfile).await?;
+        Ok(self.run_build(docker, engine_options, tag, &logins, context))
+    }
+
+    /// Sends the prepared `context` to the engine's classic builder; its
+    /// output becomes progress.
+    fn run_build(
+        &self,
+        docker: bollard::Docker,
+        engine_options: BuildImageOptions,
+        tag: Option<String>,
+        logins: &[RegistryLogin],
+        context: context::ContextStream,
+    ) -> impl Stream<Item = Progress> + Send + 'static {
+        let config = registry_config(logins);
         let docker = docker
             .with_timeout(LONG_CALL)
             .with_request_modifier(move |mut request| {
@@ -384,7 +411,7 @@ impl Engine {
                 request
             });
         let endpoint = self.id.clone();
-        Ok(progress_channel(move |tx| async move {
+        progress_channel(move |tx| async move {
             let upload = UploadWatch::default();
             let context = bollard::body_try_stream(upload.watch(context));
             let mut lines = Box::pin(docker.build_image(engine_options, None, Some(context)));
@@ -452,7 +479,7 @@ impl Engine {
                     return;
                 }
             }
-        }))
+        })
     }
 
     /// Pulls an image with `login` (when berth keeps one for its registry).

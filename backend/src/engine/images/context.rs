@@ -35,7 +35,15 @@ pub async fn prepare<S>(upload: S, dockerfile: &str) -> EngineResult<ContextStre
 where
     S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
 {
-    let spool = spool(upload).await?;
+    prepare_spooled(spool(upload).await?, dockerfile).await
+}
+
+/// [`prepare`] for a context already spooled to `spool` (a tar, gzipped or
+/// not), as a form upload is: it is read from its start, not copied again.
+pub async fn prepare_spooled(
+    spool: std::fs::File,
+    dockerfile: &str,
+) -> EngineResult<ContextStream> {
     let reader = spool
         .try_clone()
         .map_err(|e| EngineError::Other(format!("cannot reopen the spooled build context: {e}")))?;

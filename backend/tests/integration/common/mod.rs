@@ -200,6 +200,15 @@ impl Api {
             .expect("POST")
     }
 
+    /// POSTs a `multipart/form-data` form.
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> Response {
+        self.req(reqwest::Method::POST, path)
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
         self.req(reqwest::Method::PATCH, path)
             .json(body)
