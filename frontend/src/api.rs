@@ -24,7 +24,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn network(err: impl std::fmt::Display) -> Self {
+    pub(crate) fn network(err: impl std::fmt::Display) -> Self {
         ApiError {
             status: 0,
             title: "Network error".into(),
@@ -101,24 +101,7 @@ async fn send(
         announce_unauthorized();
     }
     let text = response.text().await.unwrap_or_default();
-    Err(match serde_json::from_str::<Problem>(&text) {
-        Ok(problem) => ApiError {
-            status,
-            title: problem.title,
-            detail: problem.detail,
-        },
-        Err(_) => {
-            let title = match response.status_text() {
-                t if t.is_empty() => format!("HTTP {status}"),
-                t => t,
-            };
-            ApiError {
-                status,
-                detail: title.clone(),
-                title,
-            }
-        }
-    })
+    Err(parse_problem(status, &response.status_text(), &text))
 }
 
 fn announce_unauthorized() {
@@ -589,12 +572,13 @@ pub async fn upload_stack_files(
     name: &str,
     into: &str,
     archive: &wasm_bindgen::JsValue,
+    on_sent: impl Fn(crate::xhr::Sent) + 'static,
 ) -> Result<protocol::StackUpload, ApiError> {
     let mut url = stack_url(ep, name, "files");
     if !into.is_empty() {
         url.push_str(&format!("?into={}", encode(into)));
     }
-    read(send_archive(Request::put(&url), archive).await?).await
+    crate::xhr::send_json("PUT", &url, "application/x-tar", archive, on_sent).await
 }
 
 /// Removes a file or a folder from the stack's folder.
@@ -733,19 +717,27 @@ async fn send_no_redirect(
 }
 
 /// The error of a failed answer, from its problem+json.
-async fn failure(response: Response) -> ApiError {
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    let error = match serde_json::from_str::<Problem>(&text) {
+/// A failed answer as an [`ApiError`]: its problem+json, else its status
+/// line. A lost session is announced (the app sends you to sign in).
+pub(crate) fn problem_of(status: u16, status_text: &str, text: &str) -> ApiError {
+    let error = parse_problem(status, status_text, text);
+    if session_gone(&error) {
+        announce_unauthorized();
+    }
+    error
+}
+
+fn parse_problem(status: u16, status_text: &str, text: &str) -> ApiError {
+    match serde_json::from_str::<Problem>(text) {
         Ok(problem) => ApiError {
             status,
             title: problem.title,
             detail: problem.detail,
         },
         Err(_) => {
-            let title = match response.status_text() {
-                t if t.is_empty() => format!("HTTP {status}"),
-                t => t,
+            let title = match status_text {
+                "" => format!("HTTP {status}"),
+                t => t.to_owned(),
             };
             ApiError {
                 status,
@@ -753,31 +745,9 @@ async fn failure(response: Response) -> ApiError {
                 title,
             }
         }
-    };
-    if session_gone(&error) {
-        announce_unauthorized();
     }
-    error
 }
 
-/// Sends a file or bytes (a tar) as the body.
-async fn send_archive(
-    request: RequestBuilder,
-    body: &wasm_bindgen::JsValue,
-) -> Result<Response, ApiError> {
-    let request = request
-        .credentials(RequestCredentials::SameOrigin)
-        .header("Accept", "application/json, application/x-ndjson")
-        .header("Content-Type", "application/x-tar")
-        .body(body.clone())
-        .map_err(ApiError::network)?;
-    let response = request.send().await.map_err(ApiError::network)?;
-    if response.ok() {
-        Ok(response)
-    } else {
-        Err(failure(response).await)
-    }
-}
 
 pub async fn images(ep: &str) -> Result<Vec<protocol::ImageSummary>, ApiError> {
     get(&endpoint_url(ep, "images")).await
@@ -836,16 +806,20 @@ pub fn image_export_url(ep: &str, id: &str) -> String {
 pub async fn import_images(
     ep: &str,
     archive: &wasm_bindgen::JsValue,
+    on_sent: impl Fn(crate::xhr::Sent) + 'static,
 ) -> Result<protocol::ImportReport, ApiError> {
-    read(send_archive(Request::post(&endpoint_url(ep, "images/import")), archive).await?).await
+    let url = endpoint_url(ep, "images/import");
+    crate::xhr::send_json("POST", &url, "application/x-tar", archive, on_sent).await
 }
 
 /// Builds an image from a build context (a tar, gzip allowed, as a `File`
-/// or bytes); the progress streams back.
+/// or `Blob`); `on_sent` hears how much of it has been sent, then the
+/// build's progress streams back.
 pub async fn build_image(
     ep: &str,
     options: &protocol::BuildOptions,
     context: &wasm_bindgen::JsValue,
+    on_sent: impl Fn(crate::xhr::Sent) + 'static,
 ) -> Result<crate::components::progress::ProgressStream, ApiError> {
     let mut query: Vec<String> = Vec::new();
     let mut add = |key: &str, value: &str| query.push(format!("{key}={}", encode(value)));
@@ -870,9 +844,10 @@ pub async fn build_image(
         url.push('?');
         url.push_str(&query.join("&"));
     }
-    crate::components::progress::ProgressStream::new(
-        send_archive(Request::post(&url), context).await?,
-    )
+    let request = crate::xhr::send("POST", &url, "application/x-tar", context, on_sent)?;
+    Ok(crate::components::progress::ProgressStream::from_xhr(
+        request.answer().await?,
+    ))
 }
 
 /// Pulls an image with per-layer progress, using berth's login for its

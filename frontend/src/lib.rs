@@ -8,6 +8,7 @@ pub mod components;
 pub mod live;
 pub mod pages;
 pub mod state;
+pub mod xhr;
 
 use std::time::Duration;
 

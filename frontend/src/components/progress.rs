@@ -127,9 +127,17 @@ extern "C" {
 /// The progress lines of a streamed answer, read as they arrive. Dropping
 /// it before the end cancels the answer (the server stops sending).
 pub struct ProgressStream {
-    reader: BodyReader,
+    source: Source,
     pending: Vec<u8>,
     finished: bool,
+}
+
+/// Where the answer is read from.
+enum Source {
+    /// A `fetch` answer's body.
+    Fetch(BodyReader),
+    /// An `XMLHttpRequest` (an upload that reports its progress).
+    Xhr(crate::xhr::XhrRequest),
 }
 
 impl ProgressStream {
@@ -148,10 +156,19 @@ impl ProgressStream {
             .get_reader()
             .map_err(|e| broken(js_error(&e)))?;
         Ok(ProgressStream {
-            reader,
+            source: Source::Fetch(reader),
             pending: Vec::new(),
             finished: false,
         })
+    }
+
+    /// Takes a successful answer of an upload sent with `XMLHttpRequest`.
+    pub fn from_xhr(request: crate::xhr::XhrRequest) -> ProgressStream {
+        ProgressStream {
+            source: Source::Xhr(request),
+            pending: Vec::new(),
+            finished: false,
+        }
     }
 
     /// The lines of the next chunk (maybe none, when a line is not complete
@@ -160,22 +177,37 @@ impl ProgressStream {
         if self.finished {
             return None;
         }
-        let chunk = match PromiseFuture::new(&self.reader.read()).await {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                self.finished = true;
-                return Some(Err(format!("the connection broke off: {}", js_error(&e))));
+        let done = match &mut self.source {
+            Source::Fetch(reader) => {
+                let chunk = match PromiseFuture::new(&reader.read()).await {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        self.finished = true;
+                        return Some(Err(format!("the connection broke off: {}", js_error(&e))));
+                    }
+                };
+                if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) {
+                    if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+                        self.pending.extend(bytes.to_vec());
+                    }
+                }
+                js_sys::Reflect::get(&chunk, &"done".into())
+                    .ok()
+                    .and_then(|d| d.as_bool())
+                    .unwrap_or(true)
             }
+            Source::Xhr(request) => match request.next_chunk().await {
+                Some(Ok(text)) => {
+                    self.pending.extend(text.into_bytes());
+                    false
+                }
+                Some(Err(e)) => {
+                    self.finished = true;
+                    return Some(Err(e));
+                }
+                None => true,
+            },
         };
-        let done = js_sys::Reflect::get(&chunk, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true);
-        if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into()) {
-            if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
-                self.pending.extend(bytes.to_vec());
-            }
-        }
         let mut lines = Vec::new();
         while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
@@ -192,8 +224,9 @@ impl ProgressStream {
 
 impl Drop for ProgressStream {
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.reader.cancel();
+        // An `XMLHttpRequest` aborts itself when dropped.
+        if let (false, Source::Fetch(reader)) = (self.finished, &self.source) {
+            let _ = reader.cancel();
         }
     }
 }
@@ -279,6 +312,8 @@ pub struct Transfer {
     /// The last `step` line: (n, m, instruction).
     pub step: RwSignal<Option<(u32, u32, String)>>,
     pub outcome: RwSignal<Option<Outcome>>,
+    /// How much of an upload (a build context) has been sent.
+    pub sent: RwSignal<Option<crate::xhr::Sent>>,
     seq: StoredValue<u64>,
     /// Bumped by each start and by [`Transfer::stop`]: an older run stops
     /// reading.
@@ -300,6 +335,7 @@ impl Transfer {
             dropped: RwSignal::new(0),
             step: RwSignal::new(None),
             outcome: RwSignal::new(None),
+            sent: RwSignal::new(None),
             seq: StoredValue::new(0),
             generation: StoredValue::new(0),
         }
@@ -314,6 +350,15 @@ impl Transfer {
         self.dropped.set(0);
         self.step.set(None);
         self.outcome.set(None);
+        self.sent.set(None);
+    }
+
+    /// For [`crate::xhr::send`]: keeps `sent` up to date.
+    pub fn on_sent(&self) -> impl Fn(crate::xhr::Sent) + 'static {
+        let sent = self.sent;
+        move |s| {
+            sent.try_set(Some(s));
+        }
     }
 
     /// Stops following the stream (leaving the page): it is cancelled.
@@ -566,6 +611,39 @@ pub fn Bar(
     }
 }
 
+/// An upload on its way: "Sending the build context: 12 MB of 27 MB (45 %)".
+#[component]
+pub fn UploadProgress(
+    sent: RwSignal<Option<crate::xhr::Sent>>,
+    #[prop(into)] what: String,
+) -> impl IntoView {
+    let value = Signal::derive(move || {
+        sent.get()
+            .filter(|(_, total)| *total > 0.0)
+            .map(|(done, total)| (done / total * 100.0).min(100.0))
+    });
+    let text = {
+        let what = what.clone();
+        move || match sent.get() {
+            Some((done, total)) if total > 0.0 => format!(
+                "Sending {what}: {} of {} ({:.0} %)",
+                bytes(done as i64),
+                bytes(total as i64),
+                (done / total * 100.0).min(100.0)
+            ),
+            _ => format!("Sending {what}…"),
+        }
+    };
+    view! {
+        <div class="upload-progress" role="status">
+            <div class="progress-head">
+                <span class="progress-title">{text}</span>
+            </div>
+            <Bar value=value label=format!("Sending {what}")/>
+        </div>
+    }
+}
+
 /// One bar per layer of a pull or a push: waiting, downloading (with bytes),
 /// extracting, already exists, done.
 #[component]
@@ -681,7 +759,17 @@ pub fn StepProgress(transfer: Transfer) -> impl IntoView {
             None => "accent",
         })
     });
+    // Before the first step: how much of the context has been sent.
+    let uploading = move || {
+        transfer
+            .sent
+            .get()
+            .filter(|_| step.with(Option::is_none) && transfer.outcome.with(Option::is_none))
+    };
     view! {
+        <Show when=move || uploading().is_some_and(|(sent, total)| sent < total)>
+            <UploadProgress sent=transfer.sent what="the build context"/>
+        </Show>
         <div class="step-progress">
             <div class="progress-head">
                 <span class="progress-title" data-testid="build-step">

@@ -363,7 +363,10 @@ pub fn BuildPage() -> impl IntoView {
             }),
         };
         transfer.start(
-            async move { api::build_image(&ep_now, &options, &body).await },
+            {
+                let on_sent = transfer.on_sent();
+                async move { api::build_image(&ep_now, &options, &body, on_sent).await }
+            },
             on_end,
         );
         // Bring the progress into view.

@@ -17,7 +17,7 @@ use crate::components::{
     icons::Icon,
     layout::{endpoint_path, line_icon},
     modal::ConfirmRequest,
-    progress::{LayerProgress, Outcome, ProgressLog, Transfer},
+    progress::{LayerProgress, Outcome, ProgressLog, Transfer, UploadProgress},
     remote::{EmptyState, Loaded, RefreshButton, Remote},
     table::{Sort, SortHeader},
     upload::{file_name, first_file},
@@ -284,6 +284,7 @@ pub fn ImagesPage() -> impl IntoView {
     let registry_job = RwSignal::new(None::<RegistryJob>);
     let pruning = RwSignal::new(false);
     let importing = RwSignal::new(false);
+    let import_sent = RwSignal::new(None::<crate::xhr::Sent>);
     let imported = RwSignal::new(None::<Vec<LoadedImage>>);
     let file_input = NodeRef::<html::Input>::new();
 
@@ -333,8 +334,12 @@ pub fn ImagesPage() -> impl IntoView {
         ev.prevent_default();
         importing.set(true);
         imported.set(None);
+        import_sent.set(None);
         spawn_local(async move {
-            match api::import_images(&ep, &file).await {
+            let on_sent = move |s| {
+                import_sent.try_set(Some(s));
+            };
+            match api::import_images(&ep, &file, on_sent).await {
                 Ok(report) => {
                     let names: Vec<String> = report
                         .images
@@ -493,6 +498,14 @@ pub fn ImagesPage() -> impl IntoView {
                     </button>
                 </div>
             </div>
+            <Show when=move || importing.get()>
+                <section class="card import-progress" aria-label="Import">
+                    <UploadProgress sent=import_sent what="the archive"/>
+                    {move || import_sent.get().is_some_and(|(sent, total)| sent >= total).then(|| view! {
+                        <p class="muted">"The engine is loading the images…"</p>
+                    })}
+                </section>
+            </Show>
             {imported_banner}
             <Loaded remote=list what="images" endpoint=ep>
                 <div class="table-wrap">

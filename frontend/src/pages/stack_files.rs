@@ -14,6 +14,7 @@ use crate::components::{
     icons::Icon,
     layout::line_icon,
     modal::ConfirmRequest,
+    progress::UploadProgress,
     remote::{EmptyState, Loaded, Remote},
     upload::{self, files_of, picked_path, ARCHIVE_ICON, FILE_ICON, FOLDER_ICON},
 };
@@ -35,6 +36,7 @@ pub fn FilesTab(ep: Memo<String>, name: Memo<String>) -> impl IntoView {
     });
     let into = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    let sent = RwSignal::new(None::<crate::xhr::Sent>);
 
     let files_input = NodeRef::<html::Input>::new();
     let folder_input = NodeRef::<html::Input>::new();
@@ -76,9 +78,13 @@ pub fn FilesTab(ep: Memo<String>, name: Memo<String>) -> impl IntoView {
             }
         };
         busy.set(true);
+        sent.set(None);
         let (ep, name) = (ep.get_untracked(), name.get_untracked());
         spawn_local(async move {
-            match api::upload_stack_files(&ep, &name, &folder, &body).await {
+            let on_sent = move |s| {
+                sent.try_set(Some(s));
+            };
+            match api::upload_stack_files(&ep, &name, &folder, &body, on_sent).await {
                 Ok(done) => {
                     let place = if folder.is_empty() {
                         "the stack's folder".to_owned()
@@ -339,10 +345,10 @@ pub fn FilesTab(ep: Memo<String>, name: Memo<String>) -> impl IntoView {
                         {line_icon(ARCHIVE_ICON)}
                         <span>"Upload an archive"</span>
                     </button>
-                    {move || busy.get().then(|| view! {
-                        <span class="muted" role="status"><span class="spinner" aria-hidden="true"></span>" Uploading…"</span>
-                    })}
                 </div>
+                <Show when=move || busy.get()>
+                    <UploadProgress sent=sent what="the files"/>
+                </Show>
             </section>
             <section class="card" aria-label="Files">
                 <h2 class="card-title">"Files"</h2>
