@@ -748,7 +748,6 @@ fn parse_problem(status: u16, status_text: &str, text: &str) -> ApiError {
     }
 }
 
-
 pub async fn images(ep: &str) -> Result<Vec<protocol::ImageSummary>, ApiError> {
     get(&endpoint_url(ep, "images")).await
 }
