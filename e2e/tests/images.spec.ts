@@ -1,6 +1,10 @@
 // Images: build from the build page with a typed Dockerfile and an uploaded
-// file, watch the progress, then run the result.
+// file, watch the progress, then run the result; import a `docker save`
+// archive from the images page.
 import { test, expect, TEST_IMAGE } from '../fixtures';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 test('build an image from the build page, watch its steps, then run it', async ({ page, docker, signedIn }) => {
   void signedIn;
@@ -39,6 +43,36 @@ test('build an image from the build page, watch its steps, then run it', async (
   } finally {
     await docker.run(['rm', '-f', name]).catch(() => undefined);
     await docker.run(['rmi', '-f', tag]).catch(() => undefined);
+  }
+  expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+});
+
+test('import a docker save archive from the images page: the image is back under its name', async ({ page, docker, signedIn }) => {
+  void signedIn;
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  const tag = `${docker.name('imported')}:1`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-e2e-import-'));
+  const archive = path.join(dir, 'image.tar');
+  try {
+    // An archive as `docker save` writes it; then the name is gone.
+    await docker.run(['tag', TEST_IMAGE, tag]);
+    const id = await docker.run(['image', 'inspect', '-f', '{{.Id}}', tag]);
+    await docker.run(['save', '-o', archive, tag]);
+    await docker.run(['rmi', tag]);
+    await expect(docker.run(['image', 'inspect', tag])).rejects.toThrow();
+
+    await page.goto('/endpoints/local/images');
+    await page.setInputFiles('#image-import-file', archive);
+    await expect(page.getByText(`Imported ${tag}`)).toBeVisible({ timeout: 60_000 });
+    const banner = page.getByRole('status').filter({ hasText: 'Imported' }).first();
+    await expect(banner.getByRole('link', { name: tag })).toBeVisible();
+    expect(await docker.run(['image', 'inspect', '-f', '{{.Id}}', tag])).toBe(id);
+    // The list shows it under its name too.
+    await expect(page.locator(`tr[data-image="${id}"]`)).toContainText(tag);
+  } finally {
+    await docker.run(['rmi', tag]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
   expect(pageErrors, 'uncaught errors in the page').toEqual([]);
 });

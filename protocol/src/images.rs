@@ -147,6 +147,7 @@ pub struct ImagePruneReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadedImage {
     pub id: String,
+    /// Its names, the one the archive carried first.
     pub repo_tags: Vec<String>,
 }
 

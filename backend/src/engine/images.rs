@@ -345,10 +345,14 @@ impl Engine {
             if report.images.iter().any(|i| i.id == id) {
                 continue;
             }
-            report.images.push(LoadedImage {
-                id,
-                repo_tags: real_tags(image.repo_tags.unwrap_or_default()),
-            });
+            // The name the archive carried first: the image may have had
+            // other names here already.
+            let mut repo_tags = real_tags(image.repo_tags.unwrap_or_default());
+            if let Some(at) = repo_tags.iter().position(|t| *t == name) {
+                let loaded = repo_tags.remove(at);
+                repo_tags.insert(0, loaded);
+            }
+            report.images.push(LoadedImage { id, repo_tags });
         }
         if report.images.is_empty() {
             return Err(EngineError::BadRequest(

@@ -1057,6 +1057,7 @@ async fn an_exported_image_imports_with_the_same_id() {
     )
     .await;
 
+    let archive_again = archive.clone();
     let r = admin
         .post_raw(&format!("{I}/import"), "application/x-tar", archive)
         .await;
@@ -1067,6 +1068,23 @@ async fn an_exported_image_imports_with_the_same_id() {
     assert_eq!(report.images[0].repo_tags, vec![tag.clone()]);
     let detail: ImageDetail = admin.get_json(&format!("{I}/{}", enc(&tag))).await;
     assert_eq!(detail.id, id);
+
+    // Loaded again while it has another name here (one that sorts first):
+    // the report names the archive's tag first.
+    let other = images.add(&format!("0{stamp}:other"));
+    let r = admin
+        .post_json(
+            &format!("{I}/{}/tag", enc(&tag)),
+            &json!({"reference": other}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = admin
+        .post_raw(&format!("{I}/import"), "application/x-tar", archive_again)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let report: ImportReport = r.json().await.expect("report");
+    assert_eq!(report.images[0].repo_tags, vec![tag.clone(), other.clone()]);
 
     let detail = expect_problem(
         admin
