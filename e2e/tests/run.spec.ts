@@ -55,6 +55,12 @@ test('run a container from the form with a port and a volume, see it on the port
   await expect(page).toHaveURL(/\/endpoints\/local\/containers$/);
   await expect.poll(async () => docker.run(['ps', '-a', '-q', '--filter', `name=^${name}$`])).toBe('');
 
+  // Its old address now says it is gone, with the way back.
+  await page.goto(`/endpoints/local/containers/${name}`);
+  await expect(page.getByText('Container not found')).toBeVisible();
+  await page.getByRole('link', { name: 'Back to containers' }).click();
+  await expect(page).toHaveURL(/\/endpoints\/local\/containers$/);
+
   expect(pageErrors, 'uncaught errors in the page').toEqual([]);
 });
 

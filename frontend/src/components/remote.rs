@@ -7,6 +7,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::api::ApiError;
 use crate::components::icons::Icon;
+use crate::components::layout::endpoint_path;
 
 /// What a page can show of a [`Remote`] without looking at the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +177,55 @@ pub fn Loaded<T: Send + Sync + 'static>(
             }
         }
         Phase::Ready => children().into_any(),
+    }
+}
+
+/// A detail page's [`Remote`] (one container, image or stack): a spinner,
+/// "not found" with the way back to its list, the error with Retry, else
+/// `children` (the page itself).
+#[component]
+pub fn DetailLoaded<T: Send + Sync + 'static>(
+    remote: Remote<T>,
+    /// What the page shows: "container".
+    what: &'static str,
+    /// The list it comes from, under the endpoint: "containers".
+    list: &'static str,
+    /// How it may have gone away: "removed".
+    gone: &'static str,
+    /// Its id or name, as the address has it.
+    #[prop(into)]
+    name: Signal<String>,
+    #[prop(into)] ep: Signal<String>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    move || {
+        match remote.phase.get() {
+        Phase::Loading => {
+            view! { <div class="page"><Loading what=format!("the {what}")/></div> }.into_any()
+        }
+        Phase::Failed(error) if error.is_not_found() => {
+            let mut title = format!("{what} not found");
+            title[..1].make_ascii_uppercase();
+            view! {
+                <div class="page">
+                    <EmptyState
+                        title=title
+                        hint=format!("There is no {what} “{}” on this endpoint. It may have been {gone}.", name.get())
+                    >
+                        <a class="btn" href=endpoint_path(&ep.get(), list)>{format!("Back to {list}")}</a>
+                    </EmptyState>
+                </div>
+            }
+            .into_any()
+        }
+        Phase::Failed(error) => view! {
+            <div class="page">
+                <LoadError error=error endpoint=ep.get() what=format!("the {what}") on_retry=move |()| remote.reload()/>
+            </div>
+        }
+        .into_any(),
+        Phase::Ready => children().into_any(),
+    }
     }
 }
 

@@ -1,6 +1,9 @@
-//! Table helpers: sortable column headers and the sort state behind them.
+//! Table helpers: sortable column headers, the sort state behind them, and
+//! a list's rows as filtered and sorted.
 
 use leptos::prelude::*;
+
+use crate::components::remote::Remote;
 
 /// Which column a list is sorted by, and which way.
 pub struct Sort<K: 'static> {
@@ -33,6 +36,35 @@ impl<K: Copy + PartialEq + Send + Sync + 'static> Sort<K> {
             self.key.set(key);
             self.ascending.set(true);
         }
+    }
+
+    /// The rows of `list` that the top bar's `search` text admits
+    /// (`matches` gets it trimmed and lower-cased), in this sort's order
+    /// (`compare` is the ascending order by a column).
+    pub fn rows<T>(
+        self,
+        list: Remote<Vec<T>>,
+        search: RwSignal<String>,
+        matches: fn(&T, &str) -> bool,
+        compare: fn(K, &T, &T) -> std::cmp::Ordering,
+    ) -> Memo<Vec<T>>
+    where
+        T: Clone + PartialEq + Send + Sync + 'static,
+    {
+        Memo::new(move |_| {
+            let needle = search.get().trim().to_lowercase();
+            let column = self.key.get();
+            let mut rows: Vec<T> = list.value.with(|v| match v {
+                Some(Ok(all)) => all
+                    .iter()
+                    .filter(|r| matches(r, &needle))
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            });
+            rows.sort_by(|a, b| self.order(compare(column, a, b)));
+            rows
+        })
     }
 
     /// Applies the direction to an ascending comparison.

@@ -97,3 +97,18 @@ pub fn TabStrip<T: TabItem>(
         </div>
     }
 }
+
+/// The panel of the chosen tab, labelled by its tab in the strip.
+#[component]
+pub fn TabPanel<T: TabItem>(tab: RwSignal<T>, children: Children) -> impl IntoView {
+    view! {
+        <div
+            class="tab-panel"
+            role="tabpanel"
+            id=move || format!("panel-{}", tab.get().slug())
+            aria-labelledby=move || format!("tab-{}", tab.get().slug())
+        >
+            {children()}
+        </div>
+    }
+}

@@ -12,7 +12,7 @@ use protocol::{ContainerDetail, ContainerState};
 
 use crate::api::{self, ContainerAction};
 use crate::components::config_cards::{EnvCard, LabelsCard};
-use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabStrip};
+use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabPanel, TabStrip};
 use crate::components::{
     badge::{HealthBadge, StateBadge},
     copy::{copy_text, ShortId},
@@ -20,7 +20,7 @@ use crate::components::{
     icons::Icon,
     layout::endpoint_path,
     logs::{line_icon, LogSource, LogView, PAUSE},
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{DetailLoaded, Remote},
     stats::ContainerStats,
     terminal::ExecTerminal,
 };
@@ -175,42 +175,14 @@ pub fn ContainerPage() -> impl IntoView {
         }
     };
 
-    move || {
-        match detail.phase.get() {
-        Phase::Loading => view! { <div class="page"><Loading what="the container"/></div> }.into_any(),
-        Phase::Failed(error) if error.is_not_found() => view! {
-            <div class="page">
-                <EmptyState
-                    title="Container not found"
-                    hint=format!("There is no container “{}” on this endpoint. It may have been removed.", id.get())
-                >
-                    <a class="btn" href=endpoint_path(&ep.get(), "containers")>"Back to containers"</a>
-                </EmptyState>
-            </div>
-        }
-        .into_any(),
-        Phase::Failed(error) => view! {
-            <div class="page">
-                <LoadError error=error endpoint=ep.get() what="the container" on_retry=move |()| detail.reload()/>
-            </div>
-        }
-        .into_any(),
-        Phase::Ready => view! {
+    view! {
+        <DetailLoaded remote=detail what="container" list="containers" gone="removed" name=id ep=ep>
             <div class="page">
                 <Header detail=detail ep=ep id=id busy=busy/>
                 <TabStrip tab=tab tabs=Tab::ALL.to_vec() label="Container"/>
-                <div
-                    class="tab-panel"
-                    role="tabpanel"
-                    id=move || format!("panel-{}", tab.get().slug())
-                    aria-labelledby=move || format!("tab-{}", tab.get().slug())
-                >
-                    {panel}
-                </div>
+                <TabPanel tab=tab>{panel}</TabPanel>
             </div>
-        }
-        .into_any(),
-    }
+        </DetailLoaded>
     }
 }
 

@@ -376,20 +376,7 @@ pub fn ContainersPage() -> impl IntoView {
     let ask = RwSignal::new(None::<Ask>);
     let host = page_host();
 
-    let rows = Memo::new(move |_| {
-        let needle = app.search.get().trim().to_lowercase();
-        let column = sort.key.get();
-        let mut rows: Vec<ContainerSummary> = list.value.with(|v| match v {
-            Some(Ok(all)) => all
-                .iter()
-                .filter(|c| matches_filter(c, &needle))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        });
-        rows.sort_by(|a, b| sort.order(compare(column, a, b)));
-        rows
-    });
+    let rows = sort.rows(list, app.search, matches_filter, compare);
     let counts = Memo::new(move |_| {
         list.value.with(|v| match v {
             Some(Ok(all)) => Some((

@@ -12,13 +12,13 @@ use protocol::{ImageDetail, ImageLayer};
 
 use crate::api;
 use crate::components::config_cards::{EnvCard, LabelsCard};
-use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabStrip};
+use crate::components::tabs::{remember_tab, tab_from_location, TabItem, TabPanel, TabStrip};
 use crate::components::{
     copy::ShortId,
     format::{bytes, exact, parse_time, RelativeTime},
     icons::Icon,
     layout::{endpoint_path, line_icon},
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{DetailLoaded, Remote},
 };
 use crate::pages::images::{
     ask_remove_image, display_name, export_name, image_path, run_path, tag_chips, ImageTarget,
@@ -113,44 +113,16 @@ pub fn ImagePage() -> impl IntoView {
         })
     };
 
-    move || {
-        match detail.phase.get() {
-        Phase::Loading => view! { <div class="page"><Loading what="the image"/></div> }.into_any(),
-        Phase::Failed(error) if error.is_not_found() => view! {
-            <div class="page">
-                <EmptyState
-                    title="Image not found"
-                    hint=format!("There is no image “{}” on this endpoint. It may have been removed.", id.get())
-                >
-                    <a class="btn" href=endpoint_path(&ep.get(), "images")>"Back to images"</a>
-                </EmptyState>
-            </div>
-        }
-        .into_any(),
-        Phase::Failed(error) => view! {
-            <div class="page">
-                <LoadError error=error endpoint=ep.get() what="the image" on_retry=move |()| detail.reload()/>
-            </div>
-        }
-        .into_any(),
-        Phase::Ready => view! {
+    view! {
+        <DetailLoaded remote=detail what="image" list="images" gone="removed" name=id ep=ep>
             <div class="page">
                 <Header detail=detail ep=ep tagging=tagging registry_job=registry_job/>
                 <TabStrip tab=tab tabs=Tab::ALL.to_vec() label="Image"/>
-                <div
-                    class="tab-panel"
-                    role="tabpanel"
-                    id=move || format!("panel-{}", tab.get().slug())
-                    aria-labelledby=move || format!("tab-{}", tab.get().slug())
-                >
-                    {panel}
-                </div>
+                <TabPanel tab=tab>{panel}</TabPanel>
                 <TagDialog target=tagging ep=ep on_done=move || detail.reload()/>
                 <RegistryDialog job=registry_job ep=ep on_done=move || detail.reload()/>
             </div>
-        }
-        .into_any(),
-    }
+        </DetailLoaded>
     }
 }
 

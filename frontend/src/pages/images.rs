@@ -288,20 +288,7 @@ pub fn ImagesPage() -> impl IntoView {
     let imported = RwSignal::new(None::<Vec<LoadedImage>>);
     let file_input = NodeRef::<html::Input>::new();
 
-    let rows = Memo::new(move |_| {
-        let needle = app.search.get().trim().to_lowercase();
-        let column = sort.key.get();
-        let mut rows: Vec<ImageSummary> = list.value.with(|v| match v {
-            Some(Ok(all)) => all
-                .iter()
-                .filter(|i| matches_filter(i, &needle))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        });
-        rows.sort_by(|a, b| sort.order(compare(column, a, b)));
-        rows
-    });
+    let rows = sort.rows(list, app.search, matches_filter, compare);
     // (total, dangling, unused)
     let counts = Memo::new(move |_| {
         list.value.with(|v| match v {

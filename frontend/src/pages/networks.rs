@@ -1,6 +1,8 @@
 //! `/endpoints/{ep}/networks`: the endpoint's networks with their subnets
 //! and attached containers; create, remove, connect and disconnect.
 
+use std::cmp::Ordering;
+
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 use protocol::{NetworkConnection, NetworkSummary, NewNetwork};
@@ -35,6 +37,15 @@ fn matches_filter(n: &NetworkSummary, needle: &str) -> bool {
             .any(|c| c.container.to_lowercase().contains(needle) || c.ipv4_address.contains(needle))
 }
 
+/// The ascending order of two rows by `column`, then by name.
+fn compare(column: Column, a: &NetworkSummary, b: &NetworkSummary) -> Ordering {
+    let by_name = || a.name.cmp(&b.name);
+    match column {
+        Column::Name => by_name(),
+        Column::Driver => a.driver.cmp(&b.driver).then_with(by_name),
+    }
+}
+
 /// The network a "Connect a container" dialog is for: (id, name, attached
 /// container ids).
 type ConnectTarget = (String, String, Vec<String>);
@@ -54,26 +65,7 @@ pub fn NetworksPage() -> impl IntoView {
     let sort = Sort::new(Column::Name, true);
     let connect = RwSignal::new(None::<ConnectTarget>);
 
-    let rows = Memo::new(move |_| {
-        let needle = app.search.get().trim().to_lowercase();
-        let column = sort.key.get();
-        let mut rows: Vec<NetworkSummary> = list.value.with(|v| match v {
-            Some(Ok(all)) => all
-                .iter()
-                .filter(|n| matches_filter(n, &needle))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        });
-        rows.sort_by(|a, b| {
-            let by_name = || a.name.cmp(&b.name);
-            sort.order(match column {
-                Column::Name => by_name(),
-                Column::Driver => a.driver.cmp(&b.driver).then_with(by_name),
-            })
-        });
-        rows
-    });
+    let rows = sort.rows(list, app.search, matches_filter, compare);
     let total = Memo::new(move |_| {
         list.value
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).map(Vec::len))

@@ -16,7 +16,7 @@ use protocol::{
 };
 
 use crate::api::{self, ApiError};
-use crate::components::tabs::{remember_tab, TabItem, TabStrip};
+use crate::components::tabs::{remember_tab, TabItem, TabPanel, TabStrip};
 use crate::components::{
     badge::StateBadge,
     diff::DiffView,
@@ -25,7 +25,7 @@ use crate::components::{
     layout::{endpoint_path, line_icon},
     logs::{LogSource, LogView},
     modal::ConfirmRequest,
-    remote::{EmptyState, LoadError, Loading, Phase, Remote},
+    remote::{DetailLoaded, EmptyState, LoadError, Loading, Phase, Remote},
     yaml_editor::{use_compose_check, CheckState, YamlEditor},
 };
 use crate::pages::containers::{page_host, Ports};
@@ -305,57 +305,27 @@ pub fn StackPage() -> impl IntoView {
         Tab::Revisions => view! { <RevisionsTab ctx=ctx/> }.into_any(),
     };
 
-    move || {
-        match detail.phase.get() {
-        Phase::Loading => view! { <div class="page"><Loading what="the stack"/></div> }.into_any(),
-        Phase::Failed(error) if error.is_not_found() => view! {
+    view! {
+        <DetailLoaded remote=detail what="stack" list="stacks" gone="deleted or taken down" name=name ep=ep>
             <div class="page">
-                <EmptyState
-                    title="Stack not found"
-                    hint=format!("There is no stack “{}” on this endpoint. It may have been deleted or taken down.", name.get())
-                >
-                    <a class="btn" href=endpoint_path(&ep.get(), "stacks")>"Back to stacks"</a>
-                </EmptyState>
+                <Header ctx=ctx deleting=deleting adopt_paste=adopt_paste/>
+                <RunPanel run=run/>
+                <ExternalBanner ctx=ctx adopt_paste=adopt_paste/>
+                <TabStrip
+                    tab=tab
+                    tabs=Signal::derive(move || match origin.get() {
+                        Some(StackOrigin::External) => Tab::EXTERNAL.to_vec(),
+                        _ => Tab::BERTH.to_vec(),
+                    })
+                    label="Stack"
+                />
+                <TabPanel tab=tab>{panel}</TabPanel>
+                <DeleteStackDialog target=deleting ep=ep on_deleted={
+                    let navigate = navigate.clone();
+                    move |_| navigate(&endpoint_path(&ep.get_untracked(), "stacks"), NavigateOptions::default())
+                }/>
             </div>
-        }
-        .into_any(),
-        Phase::Failed(error) => view! {
-            <div class="page">
-                <LoadError error=error endpoint=ep.get() what="the stack" on_retry=move |()| detail.reload()/>
-            </div>
-        }
-        .into_any(),
-        Phase::Ready => {
-            let navigate = navigate.clone();
-            view! {
-                <div class="page">
-                    <Header ctx=ctx deleting=deleting adopt_paste=adopt_paste/>
-                    <RunPanel run=run/>
-                    <ExternalBanner ctx=ctx adopt_paste=adopt_paste/>
-                    <TabStrip
-                        tab=tab
-                        tabs=Signal::derive(move || match origin.get() {
-                            Some(StackOrigin::External) => Tab::EXTERNAL.to_vec(),
-                            _ => Tab::BERTH.to_vec(),
-                        })
-                        label="Stack"
-                    />
-                    <div
-                        class="tab-panel"
-                        role="tabpanel"
-                        id=move || format!("panel-{}", tab.get().slug())
-                        aria-labelledby=move || format!("tab-{}", tab.get().slug())
-                    >
-                        {panel}
-                    </div>
-                    <DeleteStackDialog target=deleting ep=ep on_deleted=move |_| {
-                        navigate(&endpoint_path(&ep.get_untracked(), "stacks"), NavigateOptions::default());
-                    }/>
-                </div>
-            }
-            .into_any()
-        }
-    }
+        </DetailLoaded>
     }
 }
 

@@ -2,6 +2,8 @@
 //! and those another tool started (which can be adopted), with deploy, down,
 //! restart and delete on each row.
 
+use std::cmp::Ordering;
+
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::{hooks::use_navigate, hooks::use_params_map, NavigateOptions};
 use protocol::{StackOrigin, StackSummary};
@@ -259,6 +261,18 @@ fn matches_filter(s: &StackSummary, needle: &str) -> bool {
         || (s.origin == StackOrigin::External && "external".contains(needle))
 }
 
+/// The ascending order of two rows by `column`, then by name.
+fn compare(column: Column, a: &StackSummary, b: &StackSummary) -> Ordering {
+    let by_name = || a.name.cmp(&b.name);
+    match column {
+        Column::Name => by_name(),
+        Column::Services => (a.services_running, a.services_total)
+            .cmp(&(b.services_running, b.services_total))
+            .then_with(by_name),
+        Column::Updated => a.updated_at.cmp(&b.updated_at).then_with(by_name),
+    }
+}
+
 #[component]
 pub fn StacksPage() -> impl IntoView {
     let app = use_app();
@@ -277,29 +291,7 @@ pub fn StacksPage() -> impl IntoView {
     let deleting = RwSignal::new(None::<String>);
     let adopting = RwSignal::new(None::<String>);
 
-    let rows = Memo::new(move |_| {
-        let needle = app.search.get().trim().to_lowercase();
-        let column = sort.key.get();
-        let mut rows: Vec<StackSummary> = list.value.with(|v| match v {
-            Some(Ok(all)) => all
-                .iter()
-                .filter(|s| matches_filter(s, &needle))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        });
-        rows.sort_by(|a, b| {
-            let by_name = || a.name.cmp(&b.name);
-            sort.order(match column {
-                Column::Name => by_name(),
-                Column::Services => (a.services_running, a.services_total)
-                    .cmp(&(b.services_running, b.services_total))
-                    .then_with(by_name),
-                Column::Updated => a.updated_at.cmp(&b.updated_at).then_with(by_name),
-            })
-        });
-        rows
-    });
+    let rows = sort.rows(list, app.search, matches_filter, compare);
     let counts = Memo::new(move |_| {
         list.value.with(|v| match v {
             Some(Ok(all)) => Some((

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::cmp::Ordering;
+
 use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 use protocol::{NewVolume, VolumeSummary};
@@ -38,6 +40,16 @@ fn matches_filter(v: &VolumeSummary, needle: &str) -> bool {
         || v.labels.iter().any(|(k, val)| {
             k.to_lowercase().contains(needle) || val.to_lowercase().contains(needle)
         })
+}
+
+/// The ascending order of two rows by `column`, then by name.
+fn compare(column: Column, a: &VolumeSummary, b: &VolumeSummary) -> Ordering {
+    let by_name = || a.name.cmp(&b.name);
+    match column {
+        Column::Name => by_name(),
+        Column::Driver => a.driver.cmp(&b.driver).then_with(by_name),
+        Column::Created => a.created_at.cmp(&b.created_at).then_with(by_name),
+    }
 }
 
 /// `K=V` lines (labels): blank lines and `#` comments skipped.
@@ -83,27 +95,7 @@ pub fn VolumesPage() -> impl IntoView {
     let expanded = RwSignal::new(None::<String>);
     let pruning = RwSignal::new(false);
 
-    let rows = Memo::new(move |_| {
-        let needle = app.search.get().trim().to_lowercase();
-        let column = sort.key.get();
-        let mut rows: Vec<VolumeSummary> = list.value.with(|v| match v {
-            Some(Ok(all)) => all
-                .iter()
-                .filter(|v| matches_filter(v, &needle))
-                .cloned()
-                .collect(),
-            _ => Vec::new(),
-        });
-        rows.sort_by(|a, b| {
-            let by_name = || a.name.cmp(&b.name);
-            sort.order(match column {
-                Column::Name => by_name(),
-                Column::Driver => a.driver.cmp(&b.driver).then_with(by_name),
-                Column::Created => a.created_at.cmp(&b.created_at).then_with(by_name),
-            })
-        });
-        rows
-    });
+    let rows = sort.rows(list, app.search, matches_filter, compare);
     let counts = Memo::new(move |_| {
         list.value.with(|v| match v {
             Some(Ok(all)) => Some((
