@@ -371,10 +371,12 @@ mod tests {
 
 pub mod compose;
 pub mod images;
+pub mod options;
 pub mod run_command;
 
 pub use compose::*;
 pub use images::*;
+pub use options::*;
 
 /// A port to publish: `-p [host_ip:][host_port[-host_port_end]:]container_port[/protocol]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -484,6 +486,9 @@ pub struct ContainerSpec {
     /// Start it right away (the default), or only create it.
     #[serde(default = "yes")]
     pub start: bool,
+    /// Everything else `docker run` takes: security, limits, DNS, logging.
+    #[serde(default, flatten)]
+    pub options: ContainerOptions,
 }
 
 fn yes() -> bool {

@@ -135,6 +135,7 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         interactive: service.stdin_open,
         auto_remove: false,
         start: true,
+        options: Default::default(),
     };
     let healthcheck = service.healthcheck.as_ref().map(health_spec);
     let health_text = service

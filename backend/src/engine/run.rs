@@ -436,6 +436,7 @@ impl Engine {
             interactive: config.open_stdin.unwrap_or_default(),
             auto_remove: host.auto_remove.unwrap_or_default(),
             start: true,
+            options: Default::default(),
         })
     }
 
