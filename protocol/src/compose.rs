@@ -18,8 +18,23 @@ pub struct ComposeIssue {
 pub struct ComposeCheck {
     pub ok: bool,
     pub errors: Vec<ComposeIssue>,
+    /// Keys berth takes but cannot honour on this engine (or that compose
+    /// itself ignores outside Swarm): the file still deploys.
+    #[serde(default)]
+    pub warnings: Vec<ComposeIssue>,
     /// The services the file defines, in start order.
     pub services: Vec<String>,
+}
+
+/// `GET .../stacks/{name}/config`: the file as berth resolved it
+/// (interpolation, `.env`, anchors, `extends`, `include`, override files,
+/// profiles), as `docker compose config` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackConfig {
+    /// The resolved compose file, YAML.
+    pub config: String,
+    #[serde(default)]
+    pub warnings: Vec<ComposeIssue>,
 }
 
 /// Where a stack comes from.
@@ -107,6 +122,10 @@ pub struct StackPlan {
     pub steps: Vec<PlanStep>,
     /// True when `up` would change nothing.
     pub unchanged: bool,
+    /// What the file asks that berth cannot honour here (see
+    /// [`ComposeCheck::warnings`]).
+    #[serde(default)]
+    pub warnings: Vec<ComposeIssue>,
 }
 
 /// One line of `up`/`down` progress (JSON lines).

@@ -228,11 +228,13 @@ async fn validate(
         Ok(file) => ComposeCheck {
             ok: true,
             errors: Vec::new(),
+            warnings: file.warnings.clone(),
             services: file.start_order(),
         },
         Err(errors) => ComposeCheck {
             ok: false,
             errors,
+            warnings: Vec::new(),
             services: Vec::new(),
         },
     };

@@ -12,6 +12,8 @@ pub struct ComposeFile {
     pub services: BTreeMap<String, Service>,
     pub networks: BTreeMap<String, NetworkDef>,
     pub volumes: BTreeMap<String, VolumeDef>,
+    /// What berth takes but cannot honour here; the file still deploys.
+    pub warnings: Vec<protocol::ComposeIssue>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

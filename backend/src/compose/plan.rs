@@ -40,6 +40,8 @@ pub struct FullPlan {
     /// Per service in start order.
     pub services: Vec<(String, Vec<ContainerChange>)>,
     pub orphans: Vec<ProjectContainer>,
+    /// The file's warnings, shown with the plan.
+    pub warnings: Vec<protocol::ComposeIssue>,
 }
 
 impl FullPlan {
@@ -91,7 +93,11 @@ impl FullPlan {
             ));
         }
         let unchanged = steps.iter().all(|s| s.action == PlanAction::Keep);
-        StackPlan { steps, unchanged }
+        StackPlan {
+            steps,
+            unchanged,
+            warnings: self.warnings.clone(),
+        }
     }
 }
 
@@ -146,7 +152,10 @@ pub async fn plan(
     remove_orphans: bool,
 ) -> EngineResult<FullPlan> {
     let state: ProjectState = engine.project_state(ctx.project).await?;
-    let mut plan = FullPlan::default();
+    let mut plan = FullPlan {
+        warnings: ctx.file.warnings.clone(),
+        ..FullPlan::default()
+    };
 
     // Networks and volumes the active services use.
     let mut network_keys: Vec<String> = Vec::new();
