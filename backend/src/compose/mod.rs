@@ -7,13 +7,16 @@ pub mod build;
 pub mod diff;
 pub mod emit;
 pub mod interpolate;
+pub mod load;
 pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod spec;
+pub mod yaml;
 
 pub use model::ComposeFile;
-pub use parse::parse;
+pub use load::Source;
+pub use parse::{parse, parse_source};
 
 #[cfg(test)]
 mod tests;

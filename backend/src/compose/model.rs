@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use protocol::{MountKind, PortSpec};
+use protocol::{ContainerOptions, MountKind, PortSpec};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComposeFile {
@@ -12,6 +12,8 @@ pub struct ComposeFile {
     pub services: BTreeMap<String, Service>,
     pub networks: BTreeMap<String, NetworkDef>,
     pub volumes: BTreeMap<String, VolumeDef>,
+    pub secrets: BTreeMap<String, FileDef>,
+    pub configs: BTreeMap<String, FileDef>,
     /// What berth takes but cannot honour here; the file still deploys.
     pub warnings: Vec<protocol::ComposeIssue>,
 }
@@ -88,6 +90,9 @@ pub struct Service {
     pub profiles: Vec<String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Everything else the service asks of the engine, secrets and configs
+    /// included (as files written before start).
+    pub options: ContainerOptions,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -130,4 +135,23 @@ impl ComposeFile {
         }
         order
     }
+}
+
+/// A top-level secret or config: where its content comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSource {
+    /// A file of the stack's folder (its path there), read at parse time.
+    File { path: String, content: Vec<u8> },
+    /// A variable of the stack's `.env`.
+    Environment { name: String, content: Vec<u8> },
+    /// Written in the compose file itself (configs' `content`).
+    Content(Vec<u8>),
+    /// Made outside the file (Swarm only).
+    External { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDef {
+    pub name: Option<String>,
+    pub source: FileSource,
 }

@@ -1,22 +1,8 @@
-//! Compose file -> [`ComposeFile`], with every problem reported at its line
-//! and column. Nothing unknown is dropped silently: an unknown key is an
-//! error, and so is a known one berth does not implement yet.
+//! A compose service's keys -> [`Service`].
 
-use std::collections::BTreeMap;
+use super::*;
 
-use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
-use marked_yaml::{LoadError, LoaderOptions, Node};
-use protocol::run_command::{parse_cpus, parse_memory, parse_publish, parse_restart, split_words};
-use protocol::{ComposeIssue, MountKind, PortSpec};
-
-use super::interpolate::{interpolate, parse_env_file};
-use super::model::{
-    Build, ComposeFile, Condition, Healthcheck, NetworkDef, Service, ServiceVolume, VolumeDef,
-};
-
-const TOP_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
-const TOP_UNSUPPORTED: &[&str] = &["secrets", "configs", "include"];
-const SERVICE_KEYS: &[&str] = &[
+pub(super) const SERVICE_KEYS: &[&str] = &[
     "image",
     "build",
     "command",
@@ -43,14 +29,14 @@ const SERVICE_KEYS: &[&str] = &[
     "mem_limit",
     "cpus",
     "stop_grace_period",
+    "secrets",
+    "configs",
 ];
-const SERVICE_UNSUPPORTED: &[&str] = &[
+pub(super) const SERVICE_UNSUPPORTED: &[&str] = &[
     "privileged",
     "cap_add",
     "cap_drop",
     "devices",
-    "secrets",
-    "configs",
     "extra_hosts",
     "logging",
     "dns",
@@ -96,381 +82,8 @@ const SERVICE_UNSUPPORTED: &[&str] = &[
     "device_cgroup_rules",
 ];
 
-/// Parses and checks a compose file. `env` is the stack's `.env` text;
-/// `project_dir` is where relative bind mounts are rooted.
-pub fn parse(text: &str, env: &str, project_dir: &str) -> Result<ComposeFile, Vec<ComposeIssue>> {
-    let vars = match parse_env_file(env) {
-        Ok(v) => v,
-        Err((_, message)) => {
-            return Err(vec![ComposeIssue {
-                line: 0,
-                column: 0,
-                message,
-            }])
-        }
-    };
-    let root = match marked_yaml::parse_yaml_with_options(
-        0,
-        text,
-        LoaderOptions::default().error_on_duplicate_keys(true),
-    ) {
-        Ok(root) => root,
-        Err(e) => return Err(vec![load_issue(&e)]),
-    };
-    let mut p = Parser {
-        vars,
-        issues: Vec::new(),
-        project_dir: project_dir.trim_end_matches('/').to_string(),
-    };
-    let file = p.file(&root);
-    if p.issues.is_empty() {
-        Ok(file)
-    } else {
-        p.issues.sort_by_key(|i| (i.line, i.column));
-        p.issues.dedup();
-        Err(p.issues)
-    }
-}
-
-fn load_issue(e: &LoadError) -> ComposeIssue {
-    let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => (
-            Some(m),
-            "the file must be a mapping with a `services` key".to_string(),
-        ),
-        LoadError::TopLevelMustBeSequence(m) => (Some(m), "unexpected sequence".to_string()),
-        LoadError::UnexpectedAnchor(m) => {
-            (Some(m), "YAML anchors are not supported here".to_string())
-        }
-        LoadError::MappingKeyMustBeScalar(m) => {
-            (Some(m), "a mapping key must be a plain value".to_string())
-        }
-        LoadError::UnexpectedTag(m) => (Some(m), "YAML tags are not supported".to_string()),
-        LoadError::ScanError(m, e) => (Some(m), format!("not valid YAML: {}", e.info())),
-        LoadError::DuplicateKey(inner) => {
-            let key = &inner.key;
-            (
-                key.span().start(),
-                format!("`{}` is given twice", key.as_str()),
-            )
-        }
-    };
-    let (line, column) = marker.map(|m| (m.line(), m.column())).unwrap_or((0, 0));
-    ComposeIssue {
-        line,
-        column,
-        message,
-    }
-}
-
-struct Parser {
-    vars: BTreeMap<String, String>,
-    issues: Vec<ComposeIssue>,
-    project_dir: String,
-}
-
-fn at(node: &Node) -> (usize, usize) {
-    node.span()
-        .start()
-        .map(|m| (m.line(), m.column()))
-        .unwrap_or((0, 0))
-}
-
-fn at_key(key: &MarkedScalarNode) -> (usize, usize) {
-    key.span()
-        .start()
-        .map(|m| (m.line(), m.column()))
-        .unwrap_or((0, 0))
-}
-
-fn is_null(node: &Node) -> bool {
-    node.as_scalar()
-        .is_some_and(|s| matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL"))
-}
-
 impl Parser {
-    fn issue(&mut self, (line, column): (usize, usize), message: impl Into<String>) {
-        self.issues.push(ComposeIssue {
-            line,
-            column,
-            message: message.into(),
-        });
-    }
-
-    fn map<'a>(&mut self, node: &'a Node, what: &str) -> Option<&'a MarkedMappingNode> {
-        let m = node.as_mapping();
-        if m.is_none() {
-            self.issue(at(node), format!("{what} must be a mapping"));
-        }
-        m
-    }
-
-    /// Every key must be known; known-but-unimplemented ones say so.
-    fn check_keys(
-        &mut self,
-        map: &MarkedMappingNode,
-        known: &[&str],
-        unsupported: &[&str],
-        what: &str,
-    ) {
-        for (key, _) in map.iter() {
-            let k = key.as_str();
-            if known.contains(&k) || k.starts_with("x-") {
-                continue;
-            }
-            if unsupported.contains(&k) {
-                self.issue(
-                    at_key(key),
-                    format!("`{k}` in {what} is not supported by berth yet"),
-                );
-            } else {
-                self.issue(at_key(key), format!("unknown key `{k}` in {what}"));
-            }
-        }
-    }
-
-    /// A scalar, interpolated.
-    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
-        match node.as_scalar() {
-            Some(s) => match interpolate(s.as_str(), &self.vars) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    self.issue(at(node), format!("{what}: {e}"));
-                    None
-                }
-            },
-            None => {
-                self.issue(at(node), format!("{what} must be a single value"));
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
-        let s = self.string(node, what)?;
-        match s.as_str() {
-            "true" | "True" | "TRUE" | "yes" | "on" => Some(true),
-            "false" | "False" | "FALSE" | "no" | "off" => Some(false),
-            _ => {
-                self.issue(at(node), format!("{what} must be true or false, not {s:?}"));
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, node: &Node, what: &str) -> Option<i64> {
-        let s = self.string(node, what)?;
-        match s.parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.issue(
-                    at(node),
-                    format!("{what} must be a whole number, not {s:?}"),
-                );
-                None
-            }
-        }
-    }
-
-    /// A list of strings, or a single string split as a shell would.
-    fn words(&mut self, node: &Node, what: &str) -> Option<Vec<String>> {
-        if let Some(seq) = node.as_sequence() {
-            return seq.iter().map(|n| self.string(n, what)).collect();
-        }
-        let s = self.string(node, what)?;
-        match split_words(&s) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                self.issue(at(node), format!("{what}: {}", e.message));
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, node: &Node, what: &str) -> Vec<String> {
-        if let Some(seq) = node.as_sequence() {
-            return seq.iter().filter_map(|n| self.string(n, what)).collect();
-        }
-        self.string(node, what).into_iter().collect()
-    }
-
-    /// `KEY: value` mapping or `KEY=value` list. `None` values (`KEY` alone,
-    /// `KEY:` empty) are taken from the stack's .env, as compose takes them
-    /// from the shell; unset ones are left out.
-    fn key_values(&mut self, node: &Node, what: &str) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        if let Some(map) = node.as_mapping() {
-            for (k, v) in map.iter() {
-                let key = k.as_str().to_string();
-                if is_null(v) {
-                    if let Some(val) = self.vars.get(&key) {
-                        out.insert(key, val.clone());
-                    }
-                } else if let Some(val) = self.string(v, what) {
-                    out.insert(key, val);
-                }
-            }
-        } else if let Some(seq) = node.as_sequence() {
-            for item in seq.iter() {
-                let Some(entry) = self.string(item, what) else {
-                    continue;
-                };
-                match entry.split_once('=') {
-                    Some((k, v)) => {
-                        out.insert(k.to_string(), v.to_string());
-                    }
-                    None => {
-                        if let Some(val) = self.vars.get(&entry) {
-                            out.insert(entry.clone(), val.clone());
-                        }
-                    }
-                }
-            }
-        } else if !is_null(node) {
-            self.issue(
-                at(node),
-                format!("{what} must be a mapping or a list of KEY=value"),
-            );
-        }
-        out
-    }
-
-    fn file(&mut self, root: &Node) -> ComposeFile {
-        let mut file = ComposeFile::default();
-        let Some(top) = self.map(root, "the file") else {
-            return file;
-        };
-        self.check_keys(top, TOP_KEYS, TOP_UNSUPPORTED, "the file");
-        if let Some(n) = top.get_node("name") {
-            file.name = self.string(n, "name");
-        }
-        if let Some(nets) = top.get_node("networks").filter(|n| !is_null(n)) {
-            if let Some(map) = self.map(nets, "networks") {
-                for (k, v) in map.iter() {
-                    let def = self.network(v, k.as_str());
-                    file.networks.insert(k.as_str().to_string(), def);
-                }
-            }
-        }
-        if let Some(vols) = top.get_node("volumes").filter(|n| !is_null(n)) {
-            if let Some(map) = self.map(vols, "volumes") {
-                for (k, v) in map.iter() {
-                    if !valid_name(k.as_str()) {
-                        self.issue(
-                            at_key(k),
-                            format!("`{}` is not a valid volume name", k.as_str()),
-                        );
-                    }
-                    let def = self.volume_def(v, k.as_str());
-                    file.volumes.insert(k.as_str().to_string(), def);
-                }
-            }
-        }
-        match top.get_node("services") {
-            None => self.issue((1, 1), "the file has no `services`"),
-            Some(services) => {
-                if let Some(map) = self.map(services, "services") {
-                    if map.is_empty() {
-                        self.issue(at(services), "`services` is empty");
-                    }
-                    for (k, v) in map.iter() {
-                        let name = k.as_str();
-                        if !valid_name(name) {
-                            self.issue(at_key(k), format!("`{name}` is not a valid service name (letters, digits, `.`, `_`, `-`)"));
-                        }
-                        let service = self.service(v, name, &file);
-                        file.services.insert(name.to_string(), service);
-                    }
-                }
-            }
-        }
-        self.check_dependencies(top, &file);
-        file
-    }
-
-    fn network(&mut self, node: &Node, key: &str) -> NetworkDef {
-        let mut def = NetworkDef::default();
-        if is_null(node) {
-            return def;
-        }
-        let what = format!("network `{key}`");
-        let Some(map) = self.map(node, &what) else {
-            return def;
-        };
-        self.check_keys(
-            map,
-            &[
-                "name",
-                "driver",
-                "external",
-                "internal",
-                "labels",
-                "attachable",
-                "driver_opts",
-            ],
-            &["ipam", "enable_ipv6"],
-            &what,
-        );
-        for (k, v) in map.iter() {
-            match k.as_str() {
-                "name" => def.name = self.string(v, "name"),
-                "driver" => {
-                    def.driver = self.string(v, "driver");
-                    if let Some(d) = def.driver.as_deref().filter(|d| *d != "bridge") {
-                        self.issue(
-                            at(v),
-                            format!("network driver `{d}`: berth creates bridge networks only"),
-                        );
-                    }
-                }
-                "external" => def.external = self.external(v, &mut def.name),
-                "internal" => def.internal = self.boolean(v, "internal").unwrap_or(false),
-                "labels" => def.labels = self.key_values(v, "labels"),
-                _ => {}
-            }
-        }
-        def
-    }
-
-    fn volume_def(&mut self, node: &Node, key: &str) -> VolumeDef {
-        let mut def = VolumeDef::default();
-        if is_null(node) {
-            return def;
-        }
-        let what = format!("volume `{key}`");
-        let Some(map) = self.map(node, &what) else {
-            return def;
-        };
-        self.check_keys(
-            map,
-            &["name", "driver", "external", "labels", "driver_opts"],
-            &[],
-            &what,
-        );
-        for (k, v) in map.iter() {
-            match k.as_str() {
-                "name" => def.name = self.string(v, "name"),
-                "driver" => def.driver = self.string(v, "driver"),
-                "external" => def.external = self.external(v, &mut def.name),
-                "labels" => def.labels = self.key_values(v, "labels"),
-                _ => {}
-            }
-        }
-        def
-    }
-
-    /// `external: true` or the old `external: {name: x}`.
-    fn external(&mut self, node: &Node, name: &mut Option<String>) -> bool {
-        if let Some(map) = node.as_mapping() {
-            if let Some(n) = map.get_node("name") {
-                *name = self.string(n, "external name");
-            }
-            return true;
-        }
-        self.boolean(node, "external").unwrap_or(false)
-    }
-
-    fn service(&mut self, node: &Node, name: &str, file: &ComposeFile) -> Service {
+    pub(super) fn service(&mut self, node: &Node, name: &str, file: &ComposeFile) -> Service {
         let mut s = Service {
             name: name.to_string(),
             replicas: 1,
@@ -489,16 +102,7 @@ impl Parser {
                 "command" => s.command = self.words(v, "command"),
                 "entrypoint" => s.entrypoint = self.words(v, "entrypoint"),
                 "environment" => s.environment = self.key_values(v, "environment"),
-                "env_file" => {
-                    for f in self.string_list(v, "env_file") {
-                        let f = f.trim_start_matches("./");
-                        if f == ".env" {
-                            env_from_file.extend(self.vars.clone());
-                        } else {
-                            self.issue(at(v), format!("env_file `{f}`: berth keeps only the stack's .env; put these variables there or in `environment`"));
-                        }
-                    }
-                }
+                "env_file" => self.env_files(v, &mut env_from_file),
                 "ports" => s.ports = self.ports(v),
                 "expose" => {}
                 "volumes" => s.volumes = self.service_volumes(v, file),
@@ -545,7 +149,9 @@ impl Parser {
                 "stdin_open" => s.stdin_open = self.boolean(v, "stdin_open").unwrap_or(false),
                 "mem_limit" => s.memory_bytes = self.memory(v),
                 "cpus" => s.nano_cpus = self.cpus(v),
-                _ => {}
+                "secrets" => self.service_files(v, file, FileKind::Secret, &mut s),
+                "configs" => self.service_files(v, file, FileKind::Config, &mut s),
+                other => self.option_key(other, v, &mut s),
             }
         }
         for (k, v) in env_from_file {
@@ -574,7 +180,7 @@ impl Parser {
         s
     }
 
-    fn build(&mut self, node: &Node) -> Option<Build> {
+    pub(super) fn build(&mut self, node: &Node) -> Option<Build> {
         if node.as_scalar().is_some() {
             return self.string(node, "build").map(|context| Build {
                 context,
@@ -612,7 +218,7 @@ impl Parser {
         Some(b)
     }
 
-    fn ports(&mut self, node: &Node) -> Vec<PortSpec> {
+    pub(super) fn ports(&mut self, node: &Node) -> Vec<PortSpec> {
         let Some(seq) = node.as_sequence() else {
             self.issue(at(node), "ports must be a list");
             return Vec::new();
@@ -685,7 +291,9 @@ impl Parser {
         out
     }
 
-    fn host_path(&self, source: &str) -> String {
+    pub(super) fn host_path(&self, source: &str) -> String {
+        let source = self.expand_home(source);
+        let source = source.as_str();
         let joined = if source.starts_with('/') {
             source.to_string()
         } else {
@@ -694,7 +302,7 @@ impl Parser {
         normalize(&joined)
     }
 
-    fn service_volumes(&mut self, node: &Node, file: &ComposeFile) -> Vec<ServiceVolume> {
+    pub(super) fn service_volumes(&mut self, node: &Node, file: &ComposeFile) -> Vec<ServiceVolume> {
         let Some(seq) = node.as_sequence() else {
             self.issue(at(node), "volumes must be a list");
             return Vec::new();
@@ -804,8 +412,8 @@ impl Parser {
                     || source.starts_with('.')
                     || source.starts_with('~')
                 {
-                    if source.starts_with('~') {
-                        self.issue(at(item), format!("volume {text:?}: berth does not expand `~`; write the absolute path"));
+                    if source.starts_with('~') && self.home.is_none() {
+                        self.issue(at(item), format!("volume {text:?}: berth's home is not known here to expand `~`; write the absolute path"));
                         continue;
                     }
                     ServiceVolume {
@@ -848,13 +456,13 @@ impl Parser {
         out
     }
 
-    fn service_networks(
+    pub(super) fn service_networks(
         &mut self,
         node: &Node,
         file: &ComposeFile,
     ) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
-        let check = |p: &mut Parser, key: &str, at_: (usize, usize)| {
+        let check = |p: &mut Parser, key: &str, at_: Mark| {
             if key != "default" && !file.networks.contains_key(key) {
                 p.issue(
                     at_,
@@ -906,7 +514,7 @@ impl Parser {
         out
     }
 
-    fn depends_on(&mut self, node: &Node) -> BTreeMap<String, Condition> {
+    pub(super) fn depends_on(&mut self, node: &Node) -> BTreeMap<String, Condition> {
         let mut out = BTreeMap::new();
         if let Some(seq) = node.as_sequence() {
             for item in seq.iter() {
@@ -939,7 +547,7 @@ impl Parser {
         out
     }
 
-    fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
+    pub(super) fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
         let map = self.map(node, "healthcheck")?;
         self.check_keys(
             map,
@@ -996,7 +604,7 @@ impl Parser {
         Some(h)
     }
 
-    fn duration(&mut self, node: &Node) -> Option<i64> {
+    pub(super) fn duration(&mut self, node: &Node) -> Option<i64> {
         let s = self.string(node, "duration")?;
         match parse_duration(&s) {
             Some(ns) => Some(ns),
@@ -1010,7 +618,7 @@ impl Parser {
         }
     }
 
-    fn memory(&mut self, node: &Node) -> Option<i64> {
+    pub(super) fn memory(&mut self, node: &Node) -> Option<i64> {
         let s = self.string(node, "memory")?;
         match parse_memory("memory", &s) {
             Ok(b) => Some(b),
@@ -1021,7 +629,7 @@ impl Parser {
         }
     }
 
-    fn cpus(&mut self, node: &Node) -> Option<i64> {
+    pub(super) fn cpus(&mut self, node: &Node) -> Option<i64> {
         let s = self.string(node, "cpus")?;
         match parse_cpus("cpus", &s) {
             Ok(n) => Some(n),
@@ -1032,7 +640,7 @@ impl Parser {
         }
     }
 
-    fn deploy(&mut self, node: &Node, s: &mut Service) {
+    pub(super) fn deploy(&mut self, node: &Node, s: &mut Service) {
         let Some(map) = self.map(node, "deploy") else {
             return;
         };
@@ -1077,125 +685,49 @@ impl Parser {
         }
     }
 
-    fn check_dependencies(&mut self, top: &MarkedMappingNode, file: &ComposeFile) {
-        let Some(services) = top.get_node("services").and_then(Node::as_mapping) else {
-            return;
+    /// `env_file:` a path, a list of paths, or `{path, required}` entries,
+    /// read from the stack's folder in order (later files win).
+    pub(super) fn env_files(&mut self, node: &Node, out: &mut BTreeMap<String, String>) {
+        let items: Vec<&Node> = match node.as_sequence() {
+            Some(seq) => seq.iter().collect(),
+            None => vec![node],
         };
-        for (k, v) in services.iter() {
-            let Some(s) = file.services.get(k.as_str()) else {
+        for item in items {
+            let (path, required) = if let Some(m) = item.as_mapping() {
+                self.check_keys(m, &["path", "required", "format"], &[], "env_file");
+                let path = m.get_node("path").and_then(|p| self.string(p, "path"));
+                let required = m
+                    .get_node("required")
+                    .and_then(|r| self.boolean(r, "required"))
+                    .unwrap_or(true);
+                (path, required)
+            } else {
+                (self.string(item, "env_file"), true)
+            };
+            let Some(path) = path else {
+                self.issue(at(item), "an env_file entry needs a `path`");
                 continue;
             };
-            let pos = v
-                .as_mapping()
-                .and_then(|m| m.get_node("depends_on"))
-                .map(at)
-                .unwrap_or_else(|| at_key(k));
-            for dep in s.depends_on.keys() {
-                if !file.services.contains_key(dep) {
-                    self.issue(
-                        pos,
-                        format!(
-                            "service `{}` depends on `{dep}`, which the file does not define",
-                            s.name
-                        ),
-                    );
-                } else if dep == &s.name {
-                    self.issue(pos, format!("service `{}` depends on itself", s.name));
-                }
-            }
-            if let Some(cycle) = find_cycle(file, &s.name) {
-                self.issue(
-                    pos,
-                    format!("depends_on has a cycle: {}", cycle.join(" -> ")),
-                );
-            }
-        }
-    }
-}
-
-fn find_cycle(file: &ComposeFile, start: &str) -> Option<Vec<String>> {
-    fn walk(file: &ComposeFile, start: &str, node: &str, path: &mut Vec<String>) -> bool {
-        let Some(s) = file.services.get(node) else {
-            return false;
-        };
-        for dep in s.depends_on.keys() {
-            if dep == start && !path.is_empty() {
-                path.push(dep.clone());
-                return true;
-            }
-            if path.contains(dep) || dep == node {
+            let rel = path.trim_start_matches("./");
+            if rel == ".env" {
+                out.extend(self.vars.clone());
                 continue;
             }
-            path.push(dep.clone());
-            if walk(file, start, dep, path) {
-                return true;
+            let rel = self.expand_home(rel);
+            let text = if rel.starts_with('/') {
+                Err(format!("`{rel}`: berth reads env files only from the stack's folder; give a path relative to it"))
+            } else {
+                self.read_file(&rel)
+                    .and_then(|b| String::from_utf8(b).map_err(|_| format!("`{rel}` is not UTF-8 text")))
+            };
+            match text {
+                Ok(text) => match super::super::interpolate::parse_env_file(&text) {
+                    Ok(vars) => out.extend(vars),
+                    Err((line, e)) => self.issue(at(item), format!("env_file `{rel}` line {line}: {e}")),
+                },
+                Err(_) if !required => {}
+                Err(e) => self.issue(at(item), format!("env_file: {e}")),
             }
-            path.pop();
-        }
-        false
-    }
-    let mut path = vec![start.to_string()];
-    if walk(file, start, start, &mut path) && path.len() > 2 {
-        Some(path)
-    } else {
-        None
-    }
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Go-style durations: `1h2m3s`, `500ms`, `10s`, `1.5s`.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s == "0" {
-        return Some(0);
-    }
-    let mut total: f64 = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * factor;
-        rest = &rest[unit_end..];
-    }
-    Some(total as i64)
-}
-
-/// Resolves `.` and `..` in an absolute path, without touching the disk.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
         }
     }
-    format!("/{}", parts.join("/"))
 }
