@@ -85,8 +85,7 @@ fn default_mode() -> u32 {
 mod b64 {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -317,7 +316,10 @@ impl ContainerOptions {
             })
         };
         if self.privileged {
-            add("privileged", "runs with every capability and every device".into());
+            add(
+                "privileged",
+                "runs with every capability and every device".into(),
+            );
         }
         for c in &self.cap_add {
             add("cap_add", format!("adds the capability {c}"));
@@ -326,10 +328,17 @@ impl ContainerOptions {
             add("devices", format!("gives the host device {}", d.host));
         }
         for r in &self.device_cgroup_rules {
-            add("device_cgroup_rules", format!("allows devices by the rule {r}"));
+            add(
+                "device_cgroup_rules",
+                format!("allows devices by the rule {r}"),
+            );
         }
         for r in &self.device_requests {
-            let what = if r.driver.is_empty() { "a device driver" } else { r.driver.as_str() };
+            let what = if r.driver.is_empty() {
+                "a device driver"
+            } else {
+                r.driver.as_str()
+            };
             add("device_requests", format!("requests devices from {what}"));
         }
         for (k, v) in &self.sysctls {
@@ -349,15 +358,24 @@ impl ContainerOptions {
                 if v == "host" {
                     add(field, format!("shares the host's {field} namespace"));
                 } else if let Some(c) = v.strip_prefix("container:") {
-                    add(field, format!("joins the {field} namespace of container {c}"));
+                    add(
+                        field,
+                        format!("joins the {field} namespace of container {c}"),
+                    );
                 }
             }
         }
         if let Some(p) = &self.cgroup_parent {
-            add("cgroup_parent", format!("places the container under the cgroup {p}"));
+            add(
+                "cgroup_parent",
+                format!("places the container under the cgroup {p}"),
+            );
         }
         for v in &self.volumes_from {
-            add("volumes_from", format!("mounts the volumes of container {v}"));
+            add(
+                "volumes_from",
+                format!("mounts the volumes of container {v}"),
+            );
         }
         out
     }

@@ -11,7 +11,8 @@ use super::model::Condition;
 use super::plan::{ContainerChange, FullPlan};
 use super::spec::Context;
 use crate::engine::{
-    Engine, EngineError, EngineResult, Lifecycle, ProjectState, NETWORK_LABEL, VOLUME_LABEL,
+    Engine, EngineError, EngineResult, Lifecycle, ProjectIpam, ProjectIpamPool, ProjectNetwork,
+    ProjectState, ProjectVolume, NETWORK_LABEL, VOLUME_LABEL,
 };
 
 /// How long `up` waits for a dependency to become healthy or to finish.
@@ -58,7 +59,7 @@ async fn run_up(
     tx: &mpsc::Sender<StackProgress>,
 ) -> Result<usize, UpError> {
     let mut changed = 0;
-    for (name, key, internal) in &plan.networks_to_create {
+    for (name, key, _) in &plan.networks_to_create {
         say(
             tx,
             StackProgress::Step {
@@ -75,13 +76,38 @@ async fn run_up(
         ]
         .into_iter()
         .collect();
+        let def = ctx.file.networks.get(key).cloned().unwrap_or_default();
+        let mut all_labels = def.labels.clone();
+        all_labels.extend(labels);
+        let want = ProjectNetwork {
+            driver: def.driver.clone(),
+            internal: def.internal,
+            attachable: def.attachable.unwrap_or(true),
+            enable_ipv6: def.enable_ipv6,
+            driver_opts: def.driver_opts.clone(),
+            ipam: def.ipam.as_ref().map(|i| ProjectIpam {
+                driver: i.driver.clone(),
+                pools: i
+                    .config
+                    .iter()
+                    .map(|p| ProjectIpamPool {
+                        subnet: p.subnet.clone(),
+                        ip_range: p.ip_range.clone(),
+                        gateway: p.gateway.clone(),
+                        aux_addresses: p.aux_addresses.clone(),
+                    })
+                    .collect(),
+                options: i.options.clone(),
+            }),
+            labels: all_labels,
+        };
         engine
-            .ensure_network(name, labels, *internal)
+            .ensure_network(name, &want)
             .await
             .map_err(|e| (None, e))?;
         changed += 1;
     }
-    for (name, key, driver) in &plan.volumes_to_create {
+    for (name, key, _) in &plan.volumes_to_create {
         say(
             tx,
             StackProgress::Step {
@@ -98,11 +124,15 @@ async fn run_up(
         ]
         .into_iter()
         .collect();
-        if let Some(def) = ctx.file.volumes.get(key) {
-            labels.extend(def.labels.clone());
-        }
+        let def = ctx.file.volumes.get(key).cloned().unwrap_or_default();
+        labels.extend(def.labels.clone());
+        let want = ProjectVolume {
+            driver: def.driver.clone(),
+            driver_opts: def.driver_opts.clone(),
+            labels,
+        };
         engine
-            .ensure_volume(name, driver.as_deref(), labels)
+            .ensure_volume(name, &want)
             .await
             .map_err(|e| (None, e))?;
         changed += 1;

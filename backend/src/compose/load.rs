@@ -220,7 +220,10 @@ impl Loader<'_> {
             return;
         };
         if depth >= MAX_DEPTH {
-            self.issue(include.mark, format!("`include` nests deeper than {MAX_DEPTH} files"));
+            self.issue(
+                include.mark,
+                format!("`include` nests deeper than {MAX_DEPTH} files"),
+            );
             return;
         }
         let entries: Vec<Node> = match include.value {
@@ -236,7 +239,10 @@ impl Loader<'_> {
                 Value::Mapping(m) => {
                     for (k, _) in m.iter() {
                         if !matches!(k.as_str(), "path" | "env_file" | "project_directory") {
-                            self.issue(k.mark, format!("unknown key `{}` in an include", k.as_str()));
+                            self.issue(
+                                k.mark,
+                                format!("unknown key `{}` in an include", k.as_str()),
+                            );
                         }
                     }
                     let list = |n: Option<&Node>| -> Vec<(String, Mark)> {
@@ -313,7 +319,12 @@ impl Loader<'_> {
                 }
                 for (mark, name) in clashes {
                     let what = section.trim_end_matches('s');
-                    self.issue(mark, format!("{what} `{name}` is defined both here and in the file that includes it"));
+                    self.issue(
+                        mark,
+                        format!(
+                            "{what} `{name}` is defined both here and in the file that includes it"
+                        ),
+                    );
                 }
             }
         }
@@ -371,7 +382,10 @@ impl Loader<'_> {
                     self.issue(ext.mark, "extends needs a `service`");
                     return None;
                 };
-                let file = m.get_node("file").and_then(Node::as_scalar).map(|f| (f.text.clone(), f.mark));
+                let file = m
+                    .get_node("file")
+                    .and_then(Node::as_scalar)
+                    .map(|f| (f.text.clone(), f.mark));
                 (s.text.clone(), file)
             }
             Value::Sequence(_) => {
@@ -379,9 +393,15 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let key = format!("{}#{base_name}", file.as_ref().map(|f| f.0.as_str()).unwrap_or(""));
+        let key = format!(
+            "{}#{base_name}",
+            file.as_ref().map(|f| f.0.as_str()).unwrap_or("")
+        );
         if chain.contains(&key) || chain.len() > MAX_DEPTH {
-            self.issue(ext.mark, format!("extends of `{name}` loops back to `{base_name}`"));
+            self.issue(
+                ext.mark,
+                format!("extends of `{name}` loops back to `{base_name}`"),
+            );
             return None;
         }
         chain.push(key);
@@ -405,8 +425,14 @@ impl Loader<'_> {
                 match found {
                     Some(b) => b,
                     None => {
-                        let where_ = file.as_ref().map(|f| format!(" in {}", f.0)).unwrap_or_default();
-                        self.issue(ext.mark, format!("extends: service `{base_name}` is not defined{where_}"));
+                        let where_ = file
+                            .as_ref()
+                            .map(|f| format!(" in {}", f.0))
+                            .unwrap_or_default();
+                        self.issue(
+                            ext.mark,
+                            format!("extends: service `{base_name}` is not defined{where_}"),
+                        );
                         return None;
                     }
                 }
@@ -428,21 +454,21 @@ impl Loader<'_> {
 /// A path inside the stack's folder, `..` resolved; `None` when it would
 /// leave the folder.
 fn inside(rel: &str) -> Option<PathBuf> {
-        let mut parts: Vec<String> = Vec::new();
-        for c in Path::new(rel).components() {
-            match c {
-                Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-                Component::CurDir => {}
-                Component::ParentDir => {
-                    parts.pop()?;
-                }
-                Component::RootDir | Component::Prefix(_) => return None,
+    let mut parts: Vec<String> = Vec::new();
+    for c in Path::new(rel).components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
             }
+            Component::RootDir | Component::Prefix(_) => return None,
         }
-        if parts.is_empty() {
-            return None;
-        }
-        Some(parts.iter().collect())
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(parts.iter().collect())
 }
 
 /// Reads a file of the stack's folder: never outside it (symbolic links
@@ -470,7 +496,10 @@ pub fn read_stack_file(src: &Source<'_>, rel: &str) -> Result<Vec<u8>, String> {
         return Err(format!("`{rel}` is not a file"));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("`{rel}` is larger than {} KiB", MAX_FILE_BYTES / 1024));
+        return Err(format!(
+            "`{rel}` is larger than {} KiB",
+            MAX_FILE_BYTES / 1024
+        ));
     }
     std::fs::read(&real).map_err(|_| format!("`{rel}` cannot be read"))
 }
@@ -489,7 +518,11 @@ fn rebase(root: &mut Node, dir: &str) {
     for section in ["secrets", "configs"] {
         if let Some(m) = top.get_mut(section).and_then(Node::as_mapping_mut) {
             for (_, def) in m.entries.iter_mut() {
-                if let Some(Value::Scalar(s)) = def.as_mapping_mut().and_then(|d| d.get_mut("file")).map(|n| &mut n.value) {
+                if let Some(Value::Scalar(s)) = def
+                    .as_mapping_mut()
+                    .and_then(|d| d.get_mut("file"))
+                    .map(|n| &mut n.value)
+                {
                     if !s.text.starts_with('/') {
                         s.text = format!("{dir}/{}", s.text);
                     }
@@ -501,7 +534,9 @@ fn rebase(root: &mut Node, dir: &str) {
         return;
     };
     for (_, svc) in services.entries.iter_mut() {
-        let Some(svc) = svc.as_mapping_mut() else { continue };
+        let Some(svc) = svc.as_mapping_mut() else {
+            continue;
+        };
         match svc.get_mut("build").map(|b| &mut b.value) {
             Some(Value::Scalar(s)) => join(s),
             Some(Value::Mapping(b)) => {
@@ -518,7 +553,8 @@ fn rebase(root: &mut Node, dir: &str) {
                     match &mut i.value {
                         Value::Scalar(s) => s.text = format!("{dir}/{}", s.text),
                         Value::Mapping(m) => {
-                            if let Some(Value::Scalar(s)) = m.get_mut("path").map(|p| &mut p.value) {
+                            if let Some(Value::Scalar(s)) = m.get_mut("path").map(|p| &mut p.value)
+                            {
                                 s.text = format!("{dir}/{}", s.text);
                             }
                         }
@@ -562,8 +598,12 @@ pub fn merge_top(base: &mut Node, over: Node) {
         match k.text.as_str() {
             "services" => match (b.get_mut("services"), v) {
                 (Some(bs), v) if bs.as_mapping().is_some() && v.as_mapping().is_some() => {
-                    let Value::Mapping(vs) = v.value else { continue };
-                    let Some(bm) = bs.as_mapping_mut() else { continue };
+                    let Value::Mapping(vs) = v.value else {
+                        continue;
+                    };
+                    let Some(bm) = bs.as_mapping_mut() else {
+                        continue;
+                    };
                     for (name, svc) in vs.entries {
                         if svc.tag == Some(Tag::Reset) {
                             bm.remove(&name.text);
@@ -629,19 +669,38 @@ fn identity(path: &str, node: &Node) -> Option<String> {
                 let parts: Vec<&str> = s.text.split(':').collect();
                 Some(if parts.len() >= 2 { parts[1] } else { parts[0] }.to_string())
             }
-            Value::Mapping(m) => m.get_node("target").and_then(Node::as_scalar).map(|t| t.text.clone()),
+            Value::Mapping(m) => m
+                .get_node("target")
+                .and_then(Node::as_scalar)
+                .map(|t| t.text.clone()),
             Value::Sequence(_) => None,
         },
         "secrets" | "configs" => match &node.value {
             Value::Scalar(s) => Some(s.text.clone()),
-            Value::Mapping(m) => m.get_node("source").and_then(Node::as_scalar).map(|t| t.text.clone()),
+            Value::Mapping(m) => m
+                .get_node("source")
+                .and_then(Node::as_scalar)
+                .map(|t| t.text.clone()),
             Value::Sequence(_) => None,
         },
-        "devices" | "tmpfs" | "dns" | "dns_search" | "dns_opt" | "cap_add" | "cap_drop"
-        | "security_opt" | "expose" | "profiles" | "group_add" | "volumes_from" | "links"
-        | "external_links" | "env_file" | "label_file" | "ports" | "device_cgroup_rules" => {
-            Some(format!("{:?}", strip_marks(node)))
-        }
+        "devices"
+        | "tmpfs"
+        | "dns"
+        | "dns_search"
+        | "dns_opt"
+        | "cap_add"
+        | "cap_drop"
+        | "security_opt"
+        | "expose"
+        | "profiles"
+        | "group_add"
+        | "volumes_from"
+        | "links"
+        | "external_links"
+        | "env_file"
+        | "label_file"
+        | "ports"
+        | "device_cgroup_rules" => Some(format!("{:?}", strip_marks(node))),
         _ => None,
     }
 }
@@ -649,7 +708,10 @@ fn identity(path: &str, node: &Node) -> Option<String> {
 fn strip_marks(node: &Node) -> String {
     match &node.value {
         Value::Scalar(s) => s.text.clone(),
-        Value::Sequence(items) => format!("[{}]", items.iter().map(strip_marks).collect::<Vec<_>>().join(",")),
+        Value::Sequence(items) => format!(
+            "[{}]",
+            items.iter().map(strip_marks).collect::<Vec<_>>().join(",")
+        ),
         Value::Mapping(m) => format!(
             "{{{}}}",
             m.iter()
@@ -715,7 +777,10 @@ fn merge_node(base: &mut Node, over: Node, path: &str) {
         (Value::Sequence(b), Value::Sequence(o)) => {
             for item in o {
                 match identity(path, &item) {
-                    Some(id) => match b.iter_mut().find(|x| identity(path, x).as_deref() == Some(id.as_str())) {
+                    Some(id) => match b
+                        .iter_mut()
+                        .find(|x| identity(path, x).as_deref() == Some(id.as_str()))
+                    {
                         Some(existing) => *existing = item,
                         None => b.push(item),
                     },
@@ -760,7 +825,9 @@ mod tests {
     use super::*;
 
     fn load_str(compose: &str, env: &str, dir: Option<&Path>) -> Result<Loaded, Vec<ComposeIssue>> {
-        let d = dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
+        let d = dir
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".into());
         let src = Source {
             compose,
             env,
@@ -796,7 +863,20 @@ mod tests {
         let web = &l.root;
         assert_eq!(text(web, "services.web.command"), "[b]");
         assert_eq!(text(web, "services.web.environment"), "{A:1,B:2}");
-        assert!(l.root.as_mapping().unwrap().get_node("services").unwrap().as_mapping().unwrap().get_node("web").unwrap().as_mapping().unwrap().get_node("ports").is_none());
+        assert!(l
+            .root
+            .as_mapping()
+            .unwrap()
+            .get_node("services")
+            .unwrap()
+            .as_mapping()
+            .unwrap()
+            .get_node("web")
+            .unwrap()
+            .as_mapping()
+            .unwrap()
+            .get_node("ports")
+            .is_none());
         assert_eq!(text(web, "services.web.volumes"), "[./other:/data,v:/v]");
         assert_eq!(text(web, "services.web.labels"), "{only:yes}");
         assert_eq!(text(web, "services.extra.image"), "x");
@@ -820,7 +900,12 @@ mod tests {
         assert_eq!(text(&l.root, "services.c.build"), "common/./ctx");
         assert_eq!(text(&l.root, "services.c.environment"), "[FROM=file]");
 
-        let e = load_str("services:\n  a:\n    extends: b\n  b:\n    extends: a\n", "", None).unwrap_err();
+        let e = load_str(
+            "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
+            "",
+            None,
+        )
+        .unwrap_err();
         assert!(e[0].message.contains("loops"), "{e:?}");
         let e = load_str("services:\n  a:\n    extends: nope\n", "", None).unwrap_err();
         assert!(e[0].message.contains("`nope` is not defined"), "{e:?}");
@@ -835,7 +920,10 @@ mod tests {
         let compose = "include:\n  - path: db/compose.yaml\n    env_file: db/db.env\nservices:\n  web:\n    image: w\n";
         let l = load_str(compose, "", Some(dir.path())).unwrap();
         assert_eq!(text(&l.root, "services.db.image"), "postgres:16");
-        assert_eq!(text(&l.root, "services.db.volumes.0"), "db/./data:/var/lib/db");
+        assert_eq!(
+            text(&l.root, "services.db.volumes.0"),
+            "db/./data:/var/lib/db"
+        );
         assert_eq!(text(&l.root, "volumes.dbdata"), "{}");
 
         let clash = "include: [db/compose.yaml]\nservices:\n  db:\n    image: mine\n";
@@ -846,10 +934,20 @@ mod tests {
         let e = load_str("include: [db/compose.yaml]\nservices: {}\n", "", None).unwrap_err();
         assert!(e[0].message.contains("save the stack"), "{e:?}");
         // Nothing outside the folder.
-        let e = load_str("include: [../../etc/passwd]\nservices: {}\n", "", Some(dir.path())).unwrap_err();
+        let e = load_str(
+            "include: [../../etc/passwd]\nservices: {}\n",
+            "",
+            Some(dir.path()),
+        )
+        .unwrap_err();
         assert!(e[0].message.contains("outside the stack's folder"), "{e:?}");
         std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
-        let e = load_str("include: [etc/hostname]\nservices: {}\n", "", Some(dir.path())).unwrap_err();
+        let e = load_str(
+            "include: [etc/hostname]\nservices: {}\n",
+            "",
+            Some(dir.path()),
+        )
+        .unwrap_err();
         assert!(e[0].message.contains("leads outside"), "{e:?}");
     }
 
@@ -857,7 +955,12 @@ mod tests {
     fn interpolation_errors_point_at_the_value() {
         let e = load_str("services:\n  a:\n    image: ${IMG?set IMG}\n", "", None).unwrap_err();
         assert_eq!((e[0].line, e[0].column), (3, 12), "{e:?}");
-        let l = load_str("services:\n  a:\n    image: ${IMG:-busybox}:$$TAG\n", "", None).unwrap();
+        let l = load_str(
+            "services:\n  a:\n    image: ${IMG:-busybox}:$$TAG\n",
+            "",
+            None,
+        )
+        .unwrap();
         assert_eq!(text(&l.root, "services.a.image"), "busybox:$TAG");
     }
 }

@@ -14,8 +14,8 @@ pub mod plan;
 pub mod spec;
 pub mod yaml;
 
-pub use model::ComposeFile;
 pub use load::Source;
+pub use model::ComposeFile;
 pub use parse::{parse, parse_source};
 
 #[cfg(test)]

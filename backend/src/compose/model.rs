@@ -102,6 +102,26 @@ pub struct NetworkDef {
     pub external: bool,
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
+    /// `None` keeps berth's default (attachable).
+    pub attachable: Option<bool>,
+    pub enable_ipv6: bool,
+    pub driver_opts: BTreeMap<String, String>,
+    pub ipam: Option<Ipam>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ipam {
+    pub driver: Option<String>,
+    pub config: Vec<IpamPool>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpamPool {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,6 +130,7 @@ pub struct VolumeDef {
     pub driver: Option<String>,
     pub external: bool,
     pub labels: BTreeMap<String, String>,
+    pub driver_opts: BTreeMap<String, String>,
 }
 
 impl ComposeFile {

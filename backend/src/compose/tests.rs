@@ -117,10 +117,7 @@ fn interpolation_with_defaults_and_escapes() {
 #[test]
 fn a_required_variable_fails_at_its_place() {
     let e = err("services:\n  db:\n    image: postgres\n    environment:\n      PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD in .env}\n", "");
-    assert_eq!(
-        e,
-        "5:17 DB_PASSWORD is required: set DB_PASSWORD in .env"
-    );
+    assert_eq!(e, "5:17 DB_PASSWORD is required: set DB_PASSWORD in .env");
 }
 
 #[test]

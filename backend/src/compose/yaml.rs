@@ -174,8 +174,9 @@ impl Node {
 
     /// A plain `null`, `~` or nothing at all.
     pub fn is_null(&self) -> bool {
-        self.as_scalar()
-            .is_some_and(|s| s.plain && matches!(s.text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+        self.as_scalar().is_some_and(|s| {
+            s.plain && matches!(s.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+        })
     }
 
     /// Nodes in this subtree, this one included.
@@ -201,7 +202,11 @@ impl Node {
         }
     }
 
-    fn walk_inner<E>(&mut self, f: &mut impl FnMut(&mut Scalar) -> Result<(), E>, errors: &mut Vec<E>) {
+    fn walk_inner<E>(
+        &mut self,
+        f: &mut impl FnMut(&mut Scalar) -> Result<(), E>,
+        errors: &mut Vec<E>,
+    ) {
         match &mut self.value {
             Value::Scalar(s) => {
                 if let Err(e) = f(s) {
@@ -209,7 +214,10 @@ impl Node {
                 }
             }
             Value::Sequence(items) => items.iter_mut().for_each(|n| n.walk_inner(f, errors)),
-            Value::Mapping(m) => m.entries.iter_mut().for_each(|(_, v)| v.walk_inner(f, errors)),
+            Value::Mapping(m) => m
+                .entries
+                .iter_mut()
+                .for_each(|(_, v)| v.walk_inner(f, errors)),
         }
     }
 }
@@ -322,7 +330,12 @@ impl Builder {
             // The standard tags (`!!str`, `!!int`, ...) change nothing here.
             ("!!", _) | ("tag:yaml.org,2002:", _) => None,
             (h, s) => {
-                self.fail(mark, format!("the YAML tag `{h}{s}` is not one compose knows (`!reset`, `!override`)"));
+                self.fail(
+                    mark,
+                    format!(
+                        "the YAML tag `{h}{s}` is not one compose knows (`!reset`, `!override`)"
+                    ),
+                );
                 None
             }
         }
@@ -529,8 +542,14 @@ services:
         let root = load(text, 0).unwrap();
         let web = get(&root, &["services", "web"]);
         assert_eq!(get(web, &["restart"]).as_scalar().unwrap().text, "no");
-        assert_eq!(get(web, &["environment", "A"]).as_scalar().unwrap().text, "1");
-        assert_eq!(get(web, &["logging", "driver"]).as_scalar().unwrap().text, "json-file");
+        assert_eq!(
+            get(web, &["environment", "A"]).as_scalar().unwrap().text,
+            "1"
+        );
+        assert_eq!(
+            get(web, &["logging", "driver"]).as_scalar().unwrap().text,
+            "json-file"
+        );
         let db = get(&root, &["services", "db"]);
         assert_eq!(get(db, &["restart"]).as_scalar().unwrap().text, "always");
         assert!(db.as_mapping().unwrap().get_node("<<").is_none());
@@ -540,7 +559,11 @@ services:
 
     #[test]
     fn tags_duplicates_and_errors_have_places() {
-        let root = load("services:\n  a:\n    ports: !reset []\n    command: !override [x]\n", 0).unwrap();
+        let root = load(
+            "services:\n  a:\n    ports: !reset []\n    command: !override [x]\n",
+            0,
+        )
+        .unwrap();
         let a = get(&root, &["services", "a"]);
         assert_eq!(get(a, &["ports"]).tag, Some(Tag::Reset));
         assert_eq!(get(a, &["command"]).tag, Some(Tag::Override));

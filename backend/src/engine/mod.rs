@@ -20,8 +20,9 @@ pub use exec::{ExecSession, DEFAULT_SHELL};
 pub use logs::LogQuery;
 pub use run::{CreateExtras, HealthSpec};
 pub use stacks::{
-    ProjectContainer, ProjectState, CONFIG_FILES_LABEL, HASH_LABEL, NETWORK_LABEL, NUMBER_LABEL,
-    ONEOFF_LABEL, VOLUME_LABEL, WORKING_DIR_LABEL,
+    ProjectContainer, ProjectIpam, ProjectIpamPool, ProjectNetwork, ProjectState, ProjectVolume,
+    CONFIG_FILES_LABEL, HASH_LABEL, NETWORK_LABEL, NUMBER_LABEL, ONEOFF_LABEL, VOLUME_LABEL,
+    WORKING_DIR_LABEL,
 };
 
 pub use containers::Lifecycle;

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as BollardError;
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
     StopContainerOptions,
@@ -13,6 +13,42 @@ use protocol::{ContainerState, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL};
 
 use super::containers::parse_state;
 use super::{Engine, EngineError, EngineResult};
+
+/// A network a stack wants, as the engine is asked for it.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectNetwork {
+    /// `bridge` when `None`.
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub driver_opts: BTreeMap<String, String>,
+    pub ipam: Option<ProjectIpam>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectIpam {
+    pub driver: Option<String>,
+    pub pools: Vec<ProjectIpamPool>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectIpamPool {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+/// A volume a stack wants.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectVolume {
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
 
 pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
 pub const HASH_LABEL: &str = "com.docker.compose.config-hash";
@@ -167,22 +203,37 @@ impl Engine {
     }
 
     /// Makes a project network unless it exists; true when made.
-    pub async fn ensure_network(
-        &self,
-        name: &str,
-        labels: BTreeMap<String, String>,
-        internal: bool,
-    ) -> EngineResult<bool> {
+    pub async fn ensure_network(&self, name: &str, want: &ProjectNetwork) -> EngineResult<bool> {
         let docker = self.docker().await?;
         if docker.inspect_network(name, None).await.is_ok() {
             return Ok(false);
         }
+        let ipam = want.ipam.as_ref().map(|i| Ipam {
+            driver: i.driver.clone(),
+            config: Some(
+                i.pools
+                    .iter()
+                    .map(|p| IpamConfig {
+                        subnet: p.subnet.clone(),
+                        ip_range: p.ip_range.clone(),
+                        gateway: p.gateway.clone(),
+                        auxiliary_addresses: (!p.aux_addresses.is_empty())
+                            .then(|| p.aux_addresses.clone().into_iter().collect()),
+                    })
+                    .collect(),
+            ),
+            options: (!i.options.is_empty()).then(|| i.options.clone().into_iter().collect()),
+        });
         let create = NetworkCreateRequest {
             name: name.to_string(),
-            driver: Some("bridge".into()),
-            internal: Some(internal),
-            attachable: Some(true),
-            labels: Some(labels.into_iter().collect()),
+            driver: Some(want.driver.clone().unwrap_or_else(|| "bridge".into())),
+            internal: Some(want.internal),
+            attachable: Some(want.attachable),
+            enable_ipv6: want.enable_ipv6.then_some(true),
+            options: (!want.driver_opts.is_empty())
+                .then(|| want.driver_opts.clone().into_iter().collect()),
+            ipam,
+            labels: Some(want.labels.clone().into_iter().collect()),
             ..Default::default()
         };
         match docker.create_network(create).await {
@@ -214,20 +265,17 @@ impl Engine {
     }
 
     /// Makes a project volume unless it exists; true when made.
-    pub async fn ensure_volume(
-        &self,
-        name: &str,
-        driver: Option<&str>,
-        labels: BTreeMap<String, String>,
-    ) -> EngineResult<bool> {
+    pub async fn ensure_volume(&self, name: &str, want: &ProjectVolume) -> EngineResult<bool> {
         if self.volume_exists(name).await? {
             return Ok(false);
         }
         let docker = self.docker().await?;
         let create = VolumeCreateRequest {
             name: Some(name.to_string()),
-            driver: driver.map(str::to_string),
-            labels: Some(labels.into_iter().collect()),
+            driver: want.driver.clone(),
+            driver_opts: (!want.driver_opts.is_empty())
+                .then(|| want.driver_opts.clone().into_iter().collect()),
+            labels: Some(want.labels.clone().into_iter().collect()),
             ..Default::default()
         };
         match docker.create_volume(create).await {

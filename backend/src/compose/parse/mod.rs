@@ -8,10 +8,11 @@ use protocol::run_command::{parse_cpus, parse_memory, parse_publish, parse_resta
 use protocol::{ComposeIssue, MountKind, PortSpec};
 
 use super::load::{load, Source};
-use super::yaml::{Mapping, Mark, Node, Scalar};
 use super::model::{
-    Build, ComposeFile, Condition, Healthcheck, NetworkDef, Service, ServiceVolume, VolumeDef,
+    Build, ComposeFile, Condition, Healthcheck, Ipam, IpamPool, NetworkDef, Service, ServiceVolume,
+    VolumeDef,
 };
+use super::yaml::{Mapping, Mark, Node, Scalar};
 
 mod options;
 mod secrets;
@@ -132,13 +133,7 @@ impl Parser {
     }
 
     /// Every key must be known; known-but-unimplemented ones say so.
-    fn check_keys(
-        &mut self,
-        map: &Mapping,
-        known: &[&str],
-        unsupported: &[&str],
-        what: &str,
-    ) {
+    fn check_keys(&mut self, map: &Mapping, known: &[&str], unsupported: &[&str], what: &str) {
         for (key, _) in map.iter() {
             let k = key.as_str();
             if known.contains(&k) || k.starts_with("x-") {
@@ -293,7 +288,14 @@ impl Parser {
             file.configs = self.file_defs(n, FileKind::Config);
         }
         match top.get_node("services") {
-            None => self.issue(Mark { file: 0, line: 1, column: 1 }, "the file has no `services`"),
+            None => self.issue(
+                Mark {
+                    file: 0,
+                    line: 1,
+                    column: 1,
+                },
+                "the file has no `services`",
+            ),
             Some(services) => {
                 if let Some(map) = self.map(services, "services") {
                     if map.is_empty() {
@@ -333,29 +335,108 @@ impl Parser {
                 "labels",
                 "attachable",
                 "driver_opts",
+                "ipam",
+                "enable_ipv6",
+                "enable_ipv4",
             ],
-            &["ipam", "enable_ipv6"],
+            &[],
             &what,
         );
         for (k, v) in map.iter() {
             match k.as_str() {
                 "name" => def.name = self.string(v, "name"),
-                "driver" => {
-                    def.driver = self.string(v, "driver");
-                    if let Some(d) = def.driver.as_deref().filter(|d| *d != "bridge") {
-                        self.issue(
+                "driver" => def.driver = self.string(v, "driver"),
+                "external" => def.external = self.external(v, &mut def.name),
+                "internal" => def.internal = self.boolean(v, "internal").unwrap_or(false),
+                "attachable" => def.attachable = self.boolean(v, "attachable"),
+                "enable_ipv6" => def.enable_ipv6 = self.boolean(v, "enable_ipv6").unwrap_or(false),
+                "enable_ipv4" => {
+                    if self.boolean(v, "enable_ipv4") == Some(false) {
+                        self.warning(
                             at(v),
-                            format!("network driver `{d}`: berth creates bridge networks only"),
+                            "enable_ipv4: false needs Docker API 1.47; the network gets IPv4",
                         );
                     }
                 }
-                "external" => def.external = self.external(v, &mut def.name),
-                "internal" => def.internal = self.boolean(v, "internal").unwrap_or(false),
                 "labels" => def.labels = self.key_values(v, "labels"),
+                "driver_opts" => def.driver_opts = self.key_values(v, "driver_opts"),
+                "ipam" => def.ipam = self.ipam(v),
                 _ => {}
             }
         }
         def
+    }
+
+    fn ipam(&mut self, node: &Node) -> Option<Ipam> {
+        let map = self.map(node, "ipam")?;
+        self.check_keys(map, &["driver", "config", "options"], &[], "ipam");
+        let mut ipam = Ipam::default();
+        for (k, v) in map.iter() {
+            match k.as_str() {
+                "driver" => ipam.driver = self.string(v, "driver"),
+                "options" => ipam.options = self.key_values(v, "options"),
+                "config" => {
+                    let Some(items) = v.as_sequence() else {
+                        self.issue(at(v), "ipam config must be a list");
+                        continue;
+                    };
+                    for item in items.iter().take(64) {
+                        let Some(m) = self.map(item, "an ipam config") else {
+                            continue;
+                        };
+                        self.check_keys(
+                            m,
+                            &["subnet", "ip_range", "gateway", "aux_addresses"],
+                            &[],
+                            "an ipam config",
+                        );
+                        let mut pool = IpamPool::default();
+                        for (pk, pv) in m.iter() {
+                            match pk.as_str() {
+                                "subnet" => pool.subnet = self.cidr(pv, "subnet"),
+                                "ip_range" => pool.ip_range = self.cidr(pv, "ip_range"),
+                                "gateway" => {
+                                    pool.gateway = self.string(pv, "gateway");
+                                    if let Some(g) = &pool.gateway {
+                                        if g.parse::<std::net::IpAddr>().is_err() {
+                                            self.issue(
+                                                at(pv),
+                                                format!("gateway `{g}` is not an IP address"),
+                                            );
+                                        }
+                                    }
+                                }
+                                "aux_addresses" => {
+                                    pool.aux_addresses = self.key_values(pv, "aux_addresses")
+                                }
+                                _ => {}
+                            }
+                        }
+                        ipam.config.push(pool);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(ipam)
+    }
+
+    fn cidr(&mut self, node: &Node, what: &str) -> Option<String> {
+        let s = self.string(node, what)?;
+        let ok = s.split_once('/').is_some_and(|(ip, bits)| {
+            ip.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+                bits.parse::<u8>()
+                    .is_ok_and(|b| b <= if ip.is_ipv4() { 32 } else { 128 })
+            })
+        });
+        if !ok {
+            self.issue(
+                at(node),
+                format!("{what} `{s}` is not an address range such as 172.28.0.0/16"),
+            );
+            return None;
+        }
+        Some(s)
     }
 
     fn volume_def(&mut self, node: &Node, key: &str) -> VolumeDef {
@@ -379,6 +460,7 @@ impl Parser {
                 "driver" => def.driver = self.string(v, "driver"),
                 "external" => def.external = self.external(v, &mut def.name),
                 "labels" => def.labels = self.key_values(v, "labels"),
+                "driver_opts" => def.driver_opts = self.key_values(v, "driver_opts"),
                 _ => {}
             }
         }

@@ -78,7 +78,9 @@ impl Parser {
                     "name" => def_name = self.string(val, "name"),
                     "file" => {
                         given.push("file");
-                        let Some(path) = self.string(val, "file") else { continue };
+                        let Some(path) = self.string(val, "file") else {
+                            continue;
+                        };
                         let path = self.expand_home(&path);
                         let read = if path.starts_with('/') {
                             Err(format!("`{path}`: berth reads {section} only from the stack's folder; give a path relative to it"))
@@ -86,17 +88,17 @@ impl Parser {
                             self.read_file(&path)
                         };
                         match read {
-                            Ok(content) if content.len() > MAX_FILE_BYTES => self.issue(
-                                at(val),
-                                format!("{what}: `{path}` is larger than 1 MiB"),
-                            ),
+                            Ok(content) if content.len() > MAX_FILE_BYTES => self
+                                .issue(at(val), format!("{what}: `{path}` is larger than 1 MiB")),
                             Ok(content) => source = Some(FileSource::File { path, content }),
                             Err(e) => self.issue(at(val), format!("{what}: {e}")),
                         }
                     }
                     "environment" => {
                         given.push("environment");
-                        let Some(var) = self.string(val, "environment") else { continue };
+                        let Some(var) = self.string(val, "environment") else {
+                            continue;
+                        };
                         match self.vars.get(&var) {
                             Some(content) => {
                                 source = Some(FileSource::Environment {
@@ -106,7 +108,9 @@ impl Parser {
                             }
                             None => self.issue(
                                 at(val),
-                                format!("{what}: the variable `{var}` is not set in the stack's .env"),
+                                format!(
+                                    "{what}: the variable `{var}` is not set in the stack's .env"
+                                ),
                             ),
                         }
                     }
@@ -114,7 +118,10 @@ impl Parser {
                         given.push("content");
                         if let Some(text) = self.string(val, "content") {
                             if text.len() > MAX_FILE_BYTES {
-                                self.issue(at(val), format!("{what}: content is larger than 1 MiB"));
+                                self.issue(
+                                    at(val),
+                                    format!("{what}: content is larger than 1 MiB"),
+                                );
                             } else {
                                 source = Some(FileSource::Content(text.into_bytes()));
                             }
@@ -132,7 +139,10 @@ impl Parser {
                     "driver" | "driver_opts" | "template_driver" | "labels" => {
                         self.warning(
                             at_key(key),
-                            format!("{what}: `{}` applies to Swarm {section} only; ignored here", key.as_str()),
+                            format!(
+                                "{what}: `{}` applies to Swarm {section} only; ignored here",
+                                key.as_str()
+                            ),
                         );
                     }
                     _ => {}
@@ -141,7 +151,10 @@ impl Parser {
             if given.len() > 1 {
                 self.issue(
                     at(v),
-                    format!("{what} takes one of file, environment, content or external, not {}", given.join(" and ")),
+                    format!(
+                        "{what} takes one of file, environment, content or external, not {}",
+                        given.join(" and ")
+                    ),
                 );
                 continue;
             }
@@ -157,7 +170,14 @@ impl Parser {
                 }
                 None if given.is_empty() => self.issue(
                     at(v),
-                    format!("{what} needs a source: file, environment{}", if kind == FileKind::Config { ", content" } else { "" }),
+                    format!(
+                        "{what} needs a source: file, environment{}",
+                        if kind == FileKind::Config {
+                            ", content"
+                        } else {
+                            ""
+                        }
+                    ),
                 ),
                 // The source's own issue says what is wrong.
                 None => {}
@@ -167,7 +187,13 @@ impl Parser {
     }
 
     /// A service's `secrets:` or `configs:` list.
-    pub(super) fn service_files(&mut self, node: &Node, file: &ComposeFile, kind: FileKind, s: &mut Service) {
+    pub(super) fn service_files(
+        &mut self,
+        node: &Node,
+        file: &ComposeFile,
+        kind: FileKind,
+        s: &mut Service,
+    ) {
         let Some(items) = node.as_sequence() else {
             self.issue(at(node), format!("{}s must be a list", kind.word()));
             return;
@@ -179,7 +205,12 @@ impl Parser {
         for item in items {
             let mut reference = FileRef::default();
             if let Some(map) = item.as_mapping() {
-                self.check_keys(map, &["source", "target", "uid", "gid", "mode"], &[], &format!("a service {}", kind.word()));
+                self.check_keys(
+                    map,
+                    &["source", "target", "uid", "gid", "mode"],
+                    &[],
+                    &format!("a service {}", kind.word()),
+                );
                 for (k, v) in map.iter() {
                     match k.as_str() {
                         "source" => reference.source = self.string(v, "source"),
@@ -194,13 +225,20 @@ impl Parser {
                 reference.source = self.string(item, kind.word());
             }
             let Some(source) = reference.source else {
-                self.issue(at(item), format!("a service {} needs a `source`", kind.word()));
+                self.issue(
+                    at(item),
+                    format!("a service {} needs a `source`", kind.word()),
+                );
                 continue;
             };
             let Some(def) = defs.get(&source) else {
                 self.issue(
                     at(item),
-                    format!("{} `{source}` is not defined under the top-level `{}s`", kind.word(), kind.word()),
+                    format!(
+                        "{} `{source}` is not defined under the top-level `{}s`",
+                        kind.word(),
+                        kind.word()
+                    ),
                 );
                 continue;
             };
@@ -224,11 +262,17 @@ impl Parser {
                 (_, Some(t)) => t,
             };
             if target.split('/').any(|p| p == "..") || target.ends_with('/') {
-                self.issue(at(item), format!("{} target `{target}` is not a file path", kind.word()));
+                self.issue(
+                    at(item),
+                    format!("{} target `{target}` is not a file path", kind.word()),
+                );
                 continue;
             }
             if s.options.files.len() >= MAX_FILES_PER_SERVICE {
-                self.issue(at(item), format!("a service mounts at most {MAX_FILES_PER_SERVICE} secrets and configs"));
+                self.issue(
+                    at(item),
+                    format!("a service mounts at most {MAX_FILES_PER_SERVICE} secrets and configs"),
+                );
                 break;
             }
             s.options.files.push(InjectedFile {
@@ -265,7 +309,10 @@ impl Parser {
         match parsed {
             Some(m) if m <= 0o7777 => Some(m),
             _ => {
-                self.issue(at(node), format!("mode {text:?} is not a file mode such as 0440"));
+                self.issue(
+                    at(node),
+                    format!("mode {text:?} is not a file mode such as 0440"),
+                );
                 None
             }
         }

@@ -302,7 +302,11 @@ impl Parser {
         normalize(&joined)
     }
 
-    pub(super) fn service_volumes(&mut self, node: &Node, file: &ComposeFile) -> Vec<ServiceVolume> {
+    pub(super) fn service_volumes(
+        &mut self,
+        node: &Node,
+        file: &ComposeFile,
+    ) -> Vec<ServiceVolume> {
         let Some(seq) = node.as_sequence() else {
             self.issue(at(node), "volumes must be a list");
             return Vec::new();
@@ -717,13 +721,16 @@ impl Parser {
             let text = if rel.starts_with('/') {
                 Err(format!("`{rel}`: berth reads env files only from the stack's folder; give a path relative to it"))
             } else {
-                self.read_file(&rel)
-                    .and_then(|b| String::from_utf8(b).map_err(|_| format!("`{rel}` is not UTF-8 text")))
+                self.read_file(&rel).and_then(|b| {
+                    String::from_utf8(b).map_err(|_| format!("`{rel}` is not UTF-8 text"))
+                })
             };
             match text {
                 Ok(text) => match super::super::interpolate::parse_env_file(&text) {
                     Ok(vars) => out.extend(vars),
-                    Err((line, e)) => self.issue(at(item), format!("env_file `{rel}` line {line}: {e}")),
+                    Err((line, e)) => {
+                        self.issue(at(item), format!("env_file `{rel}` line {line}: {e}"))
+                    }
                 },
                 Err(_) if !required => {}
                 Err(e) => self.issue(at(item), format!("env_file: {e}")),
