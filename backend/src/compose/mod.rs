@@ -16,4 +16,6 @@ pub use model::ComposeFile;
 pub use parse::parse;
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod tests;
