@@ -19,4 +19,6 @@ pub use model::ComposeFile;
 pub use parse::{parse, parse_source};
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod tests;
