@@ -108,6 +108,21 @@ pub struct BuildOptions {
     /// Pull newer versions of the base images first.
     #[serde(default)]
     pub pull: bool,
+    /// Labels for the image, as a JSON object of strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+    /// The network `RUN` steps use (`host`, `none`, a network name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Size of `/dev/shm` for `RUN` steps, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    /// `host:ip` entries for `RUN` steps' `/etc/hosts`, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_hosts: Option<String>,
+    /// Images to take cached layers from, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_from: Option<String>,
 }
 
 /// `POST .../images/{id}/tag`, `POST .../images/pull` and `POST .../images/{id}/push`:

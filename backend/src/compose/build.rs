@@ -26,9 +26,12 @@ pub fn inside(base: &Path, relative: &str) -> Result<PathBuf, String> {
     Ok(base.join(rel))
 }
 
-/// A tar of `dir`. Symlinks are stored as links, never followed, so a link
+/// Where a service's `dockerfile_inline` goes in its build context.
+const INLINE_DOCKERFILE: &str = ".berth-inline.Dockerfile";
+
+/// A tar of `dir` (plus the inline Dockerfile, when there is one). Symlinks are stored as links, never followed, so a link
 /// cannot pull a host file into an image.
-fn tar_dir(dir: &Path) -> Result<Vec<u8>, String> {
+fn tar_dir(dir: &Path, inline: Option<&str>) -> Result<Vec<u8>, String> {
     let mut size = 0u64;
     for entry in walk(dir)? {
         size += entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -45,6 +48,15 @@ fn tar_dir(dir: &Path) -> Result<Vec<u8>, String> {
     builder
         .append_dir_all(".", dir)
         .map_err(|e| format!("cannot read the build context {}: {e}", dir.display()))?;
+    if let Some(text) = inline {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, INLINE_DOCKERFILE, text.as_bytes())
+            .map_err(|e| format!("cannot pack the inline Dockerfile: {e}"))?;
+    }
     builder
         .into_inner()
         .map_err(|e| format!("cannot pack the build context: {e}"))
@@ -86,16 +98,29 @@ pub async fn build_service(
             build.context
         )));
     }
-    let archive = tokio::task::spawn_blocking(move || tar_dir(&dir))
+    let inline = build.dockerfile_inline.clone();
+    let archive = tokio::task::spawn_blocking(move || tar_dir(&dir, inline.as_deref()))
         .await
         .map_err(|e| EngineError::Other(format!("packing the context failed: {e}")))?
         .map_err(EngineError::BadRequest)?;
     let options = BuildOptions {
         tag: Some(tag.to_string()),
-        dockerfile: build.dockerfile.clone(),
+        dockerfile: if build.dockerfile_inline.is_some() {
+            Some(INLINE_DOCKERFILE.to_string())
+        } else {
+            build.dockerfile.clone()
+        },
         target: build.target.clone(),
         buildargs: (!build.args.is_empty())
             .then(|| serde_json::to_string(&build.args).unwrap_or_default()),
+        labels: (!build.labels.is_empty())
+            .then(|| serde_json::to_string(&build.labels).unwrap_or_default()),
+        network: build.network.clone(),
+        shm_size: build.shm_size,
+        extra_hosts: (!build.extra_hosts.is_empty()).then(|| build.extra_hosts.join(",")),
+        cache_from: (!build.cache_from.is_empty()).then(|| build.cache_from.join(",")),
+        nocache: build.no_cache,
+        pull: build.pull,
         ..Default::default()
     };
     let context =
@@ -117,7 +142,15 @@ pub async fn build_service(
                     None => format!("building {name} failed: {message}"),
                 }));
             }
-            Progress::Done { .. } => return Ok(()),
+            Progress::Done { .. } => {
+                for extra in &build.tags {
+                    let target = protocol::images::ImageRef::parse(extra).map_err(|e| {
+                        EngineError::BadRequest(format!("build tag {extra:?}: {e}"))
+                    })?;
+                    engine.tag_image(tag, &target).await?;
+                }
+                return Ok(());
+            }
         };
         let _ = tx
             .send(StackProgress::Log {

@@ -39,8 +39,19 @@ impl Condition {
 pub struct Build {
     pub context: String,
     pub dockerfile: Option<String>,
+    /// A Dockerfile written in the compose file itself.
+    pub dockerfile_inline: Option<String>,
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub network: Option<String>,
+    pub shm_size: Option<i64>,
+    pub extra_hosts: Vec<String>,
+    pub cache_from: Vec<String>,
+    pub no_cache: bool,
+    pub pull: bool,
+    /// More names for the built image.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

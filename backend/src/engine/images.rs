@@ -1081,8 +1081,43 @@ fn build_options(o: &BuildOptions) -> EngineResult<(BuildImageOptions, Option<St
     {
         return bad(format!("{k:?} is not a build argument name"));
     }
+    let labels: HashMap<String, String> = match o.labels.as_deref().filter(|b| !b.trim().is_empty())
+    {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            EngineError::BadRequest(format!(
+                "labels must be a JSON object of strings, such as {{\"team\":\"web\"}}: {e}"
+            ))
+        })?,
+        None => HashMap::new(),
+    };
+    let shmsize = match o.shm_size {
+        Some(n) if !(0..=i64::from(i32::MAX)).contains(&n) => {
+            return bad(format!("shm_size {n} is out of range (0 to 2 GiB)"))
+        }
+        Some(n) => Some(n as i32),
+        None => None,
+    };
+    let list = |s: &Option<String>| -> Vec<String> {
+        s.as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let extra_hosts = list(&o.extra_hosts);
+    if let Some(h) = extra_hosts.iter().find(|h| !h.contains(':')) {
+        return bad(format!("extra host {h:?} is not host:ip"));
+    }
+    let cache_from = list(&o.cache_from);
     Ok((
         BuildImageOptions {
+            labels: (!labels.is_empty()).then_some(labels),
+            networkmode: o.network.clone().filter(|n| !n.is_empty()),
+            shmsize,
+            extrahosts: (!extra_hosts.is_empty()).then(|| extra_hosts.join(",")),
+            cachefrom: (!cache_from.is_empty()).then_some(cache_from),
             dockerfile: dockerfile.to_string(),
             t: tag.clone(),
             nocache: o.nocache,

@@ -50,6 +50,7 @@ pub fn parse_source(src: &Source<'_>) -> Result<ComposeFile, Vec<ComposeIssue>> 
         read_files: src.read_files,
         home: src.home.clone(),
         warnings: Vec::new(),
+        tmpfs_mounts: BTreeMap::new(),
     };
     let mut file = p.file(&loaded.root);
     if p.issues.is_empty() {
@@ -72,6 +73,8 @@ struct Parser {
     read_files: bool,
     home: Option<String>,
     warnings: Vec<ComposeIssue>,
+    /// `type: tmpfs` entries of the service's `volumes` being read.
+    tmpfs_mounts: BTreeMap<String, String>,
 }
 
 fn at(node: &Node) -> Mark {

@@ -105,7 +105,12 @@ impl Parser {
                 "env_file" => self.env_files(v, &mut env_from_file),
                 "ports" => s.ports = self.ports(v),
                 "expose" => {}
-                "volumes" => s.volumes = self.service_volumes(v, file),
+                "volumes" => {
+                    s.volumes = self.service_volumes(v, file);
+                    s.options
+                        .tmpfs
+                        .extend(std::mem::take(&mut self.tmpfs_mounts));
+                }
                 "networks" => s.networks = self.service_networks(v, file),
                 "network_mode" => {
                     let mode = self.string(v, "network_mode");
@@ -190,16 +195,31 @@ impl Parser {
         let map = self.map(node, "build")?;
         self.check_keys(
             map,
-            &["context", "dockerfile", "args", "target"],
             &[
-                "cache_from",
-                "network",
+                "context",
+                "dockerfile",
+                "dockerfile_inline",
+                "args",
+                "target",
                 "labels",
+                "network",
                 "shm_size",
+                "extra_hosts",
+                "cache_from",
+                "cache_to",
+                "no_cache",
+                "pull",
+                "platforms",
+                "tags",
                 "ssh",
                 "secrets",
-                "platforms",
+                "additional_contexts",
+                "isolation",
+                "privileged",
+                "ulimits",
+                "entitlements",
             ],
+            &[],
             "build",
         );
         let mut b = Build {
@@ -212,6 +232,41 @@ impl Parser {
                 "dockerfile" => b.dockerfile = self.string(v, "dockerfile"),
                 "args" => b.args = self.key_values(v, "args"),
                 "target" => b.target = self.string(v, "target"),
+                "dockerfile_inline" => b.dockerfile_inline = self.string(v, "dockerfile_inline"),
+                "labels" => b.labels = self.key_values(v, "labels"),
+                "network" => b.network = self.string(v, "network"),
+                "shm_size" => b.shm_size = self.memory(v),
+                "extra_hosts" => {
+                    b.extra_hosts = match v.as_mapping() {
+                        Some(_) => self
+                            .key_values(v, "extra_hosts")
+                            .into_iter()
+                            .map(|(h, ip)| format!("{h}:{ip}"))
+                            .collect(),
+                        None => self.string_list(v, "extra_hosts"),
+                    }
+                }
+                "cache_from" => b.cache_from = self.string_list(v, "cache_from"),
+                "no_cache" => b.no_cache = self.boolean(v, "no_cache").unwrap_or(false),
+                "pull" => b.pull = self.boolean(v, "pull").unwrap_or(false),
+                "tags" => b.tags = self.string_list(v, "tags"),
+                "platforms" => {
+                    let p = self.string_list(v, "platforms");
+                    if p.len() > 1 {
+                        self.warning(at(v), "build platforms: the classic builder makes one platform; berth builds for the engine's");
+                    }
+                }
+                // Features of BuildKit, which this engine's classic builder lacks.
+                "ssh"
+                | "secrets"
+                | "additional_contexts"
+                | "cache_to"
+                | "entitlements"
+                | "privileged"
+                | "ulimits"
+                | "isolation" => {
+                    self.warning(at_key(k), format!("build `{}`: needs BuildKit; berth builds with the engine's classic builder without it", k.as_str()));
+                }
                 _ => {}
             }
         }
@@ -324,10 +379,36 @@ impl Parser {
                         "volume",
                         "bind",
                         "consistency",
+                        "tmpfs",
+                        "image",
                     ],
-                    &["tmpfs", "image"],
+                    &[],
                     "a volume",
                 );
+                for (sub, what) in [("bind", "bind"), ("volume", "volume"), ("tmpfs", "tmpfs")] {
+                    if let Some(m) = map.get_node(sub).and_then(Node::as_mapping) {
+                        let known: &[&str] = match what {
+                            "bind" => &["propagation", "create_host_path", "selinux"],
+                            "volume" => &["nocopy", "subpath"],
+                            _ => &["size", "mode"],
+                        };
+                        self.check_keys(m, known, &[], &format!("a volume's `{sub}`"));
+                        for (k, _) in m.iter() {
+                            if matches!(
+                                k.as_str(),
+                                "propagation" | "selinux" | "nocopy" | "subpath"
+                            ) {
+                                self.warning(
+                                    at_key(k),
+                                    format!(
+                                        "volume `{sub}.{}`: berth mounts without it",
+                                        k.as_str()
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
                 let kind = map
                     .get_node("type")
                     .and_then(|t| self.string(t, "type"))
@@ -366,11 +447,44 @@ impl Parser {
                         target,
                         read_only,
                     },
+                    "tmpfs" => {
+                        let mut opts = Vec::new();
+                        if let Some(t) = map.get_node("tmpfs").and_then(Node::as_mapping) {
+                            if let Some(size) =
+                                t.get_node("size").and_then(|n| self.string(n, "size"))
+                            {
+                                match parse_memory("size", &size) {
+                                    Ok(b) => opts.push(format!("size={b}")),
+                                    Err(e) => self.issue(at(item), e.message),
+                                }
+                            }
+                            if let Some(mode) =
+                                t.get_node("mode").and_then(|n| self.string(n, "mode"))
+                            {
+                                opts.push(format!("mode={mode}"));
+                            }
+                        }
+                        if read_only {
+                            opts.push("ro".into());
+                        }
+                        if !target.starts_with('/') {
+                            self.issue(
+                                at(item),
+                                format!("tmpfs target `{target}` must be an absolute path"),
+                            );
+                        } else {
+                            self.tmpfs_mounts.insert(target, opts.join(","));
+                        }
+                        continue;
+                    }
                     other => {
-                        self.issue(
-                            at(item),
-                            format!("volume type `{other}`: berth takes bind or volume"),
-                        );
+                        let why = match other {
+                            "npipe" => "named pipes exist only on Windows hosts",
+                            "image" => "image mounts need Docker API 1.47",
+                            "cluster" => "cluster volumes exist only in Swarm",
+                            _ => "berth takes bind, volume or tmpfs",
+                        };
+                        self.issue(at(item), format!("volume type `{other}`: {why}"));
                         continue;
                     }
                 }
@@ -391,20 +505,52 @@ impl Parser {
                         continue;
                     }
                 };
-                let read_only = match mode {
-                    "" | "rw" => false,
-                    "ro" => true,
-                    m if m.split(',').all(|o| matches!(o, "ro" | "rw" | "z" | "Z")) => {
-                        m.split(',').any(|o| o == "ro")
-                    }
-                    m => {
-                        self.issue(
-                            at(item),
-                            format!("volume {text:?}: mode `{m}` is not ro or rw"),
-                        );
-                        continue;
-                    }
-                };
+                // Compose's short-syntax flags: access, SELinux labels,
+                // macOS consistency, propagation and nocopy.
+                let flags: Vec<&str> = mode.split(',').filter(|o| !o.is_empty()).collect();
+                if let Some(bad) = flags.iter().find(|o| {
+                    !matches!(
+                        **o,
+                        "ro" | "rw"
+                            | "z"
+                            | "Z"
+                            | "cached"
+                            | "delegated"
+                            | "consistent"
+                            | "nocopy"
+                            | "shared"
+                            | "rshared"
+                            | "slave"
+                            | "rslave"
+                            | "private"
+                            | "rprivate"
+                    )
+                }) {
+                    self.issue(
+                        at(item),
+                        format!("volume {text:?}: `{bad}` is not a volume option (ro, rw, z, Z, cached, delegated, nocopy, a propagation)"),
+                    );
+                    continue;
+                }
+                let read_only = flags.contains(&"ro");
+                if let Some(f) = flags.iter().find(|o| {
+                    matches!(
+                        **o,
+                        "z" | "Z"
+                            | "nocopy"
+                            | "shared"
+                            | "rshared"
+                            | "slave"
+                            | "rslave"
+                            | "private"
+                            | "rprivate"
+                    )
+                }) {
+                    self.warning(
+                        at(item),
+                        format!("volume {text:?}: berth mounts without `{f}`"),
+                    );
+                }
                 if source.is_empty() {
                     ServiceVolume {
                         kind: MountKind::Anonymous,
@@ -601,8 +747,13 @@ impl Parser {
                 _ => {}
             }
         }
-        if h.test.is_empty() {
-            self.issue(at(node), "a healthcheck needs a `test`");
+        // No test: the image's own, with these timings (or nothing at all).
+        if h.test.is_empty()
+            && h.interval_ns.is_none()
+            && h.timeout_ns.is_none()
+            && h.retries.is_none()
+            && h.start_period_ns.is_none()
+        {
             return None;
         }
         Some(h)
