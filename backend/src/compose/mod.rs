@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod build;
+pub mod config;
 pub mod diff;
 pub mod emit;
 pub mod interpolate;
