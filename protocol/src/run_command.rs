@@ -19,6 +19,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::options::{BlkioDeviceRate, ContainerOptions, DeviceMapping, DeviceRequest, Ulimit};
 use crate::{ContainerSpec, GpuRequest, MountKind, MountSpec, PortSpec};
 
 /// Why a `docker run` line was refused, in words meant for the person who
@@ -434,7 +435,8 @@ fn skip_docker_run(words: &[String]) -> Result<usize> {
 /// The word after a flag, as its value.
 fn next_value(words: &[String], i: &mut usize, typed: &str) -> Result<String> {
     match words.get(*i) {
-        Some(word) if word.len() > 1 && word.starts_with('-') => {
+        // A negative number is a value (`--oom-score-adj -500`), not a flag.
+        Some(word) if word.len() > 1 && word.starts_with('-') && word.parse::<i64>().is_err() => {
             bail!("{typed} needs a value, but {word} follows it")
         }
         Some(word) => {
@@ -477,6 +479,8 @@ enum Flag {
     Cpus,
     Gpus,
     Entrypoint,
+    /// A flag that sets one of the [`ContainerOptions`].
+    Opt(Opt),
 }
 
 impl Flag {
@@ -504,7 +508,7 @@ impl Flag {
             "cpus" => Flag::Cpus,
             "gpus" => Flag::Gpus,
             "entrypoint" => Flag::Entrypoint,
-            _ => return None,
+            _ => return Opt::long(name).map(Flag::Opt),
         })
     }
 
@@ -522,19 +526,26 @@ impl Flag {
             'u' => Flag::User,
             'h' => Flag::Hostname,
             'm' => Flag::Memory,
+            'c' => Flag::Opt(Opt::CpuShares),
             _ => return None,
         })
     }
 
     fn is_bool(self) -> bool {
-        matches!(
-            self,
-            Flag::Detach | Flag::Interactive | Flag::Tty | Flag::Rm | Flag::PublishAll
-        )
+        match self {
+            Flag::Opt(o) => o.is_bool(),
+            _ => matches!(
+                self,
+                Flag::Detach | Flag::Interactive | Flag::Tty | Flag::Rm | Flag::PublishAll
+            ),
+        }
     }
 
     /// Flags that set one value, and may be given once.
     fn is_single(self) -> bool {
+        if let Flag::Opt(o) = self {
+            return o.is_single();
+        }
         matches!(
             self,
             Flag::Name
@@ -564,6 +575,7 @@ impl Parser {
             Flag::Tty => self.spec.tty = on,
             Flag::Rm => self.spec.auto_remove = on,
             Flag::PublishAll => self.spec.publish_all = on,
+            Flag::Opt(o) => set_option_bool(&mut self.spec.options, o, on),
             // berth always runs containers in the background.
             _ => {}
         }
@@ -621,6 +633,10 @@ impl Parser {
             }
             Flag::Publish => spec.ports.extend(parse_publish(&ctx, value)?),
             Flag::Volume => spec.mounts.push(parse_volume(&ctx, value)?),
+            Flag::Mount if value.split(',').any(|f| f == "type=tmpfs") => {
+                let (path, options) = parse_tmpfs_mount(&ctx, value)?;
+                spec.options.tmpfs.insert(path, options);
+            }
             Flag::Mount => spec.mounts.push(parse_mount(&ctx, value)?),
             Flag::Network => {
                 if let Some(other) = value.strip_prefix("container:") {
@@ -663,7 +679,11 @@ impl Parser {
             }
             Flag::Memory => spec.memory_bytes = Some(parse_memory(&ctx, value)?),
             Flag::Cpus => spec.nano_cpus = Some(parse_cpus(&ctx, value)?),
-            Flag::Gpus => spec.gpus = Some(parse_gpus(&ctx, value)?),
+            Flag::Gpus => match parse_gpus(&ctx, value)? {
+                Gpus::Simple(g) => spec.gpus = Some(g),
+                Gpus::Request(r) => spec.options.device_requests.push(r),
+            },
+            Flag::Opt(o) => set_option(&mut spec.options, o, &ctx, value)?,
             Flag::Entrypoint => {
                 if value.chars().any(char::is_whitespace) {
                     bail!(
@@ -910,6 +930,30 @@ fn parse_volume(ctx: &str, value: &str) -> Result<MountSpec> {
     })
 }
 
+/// `--mount type=tmpfs,target=/path[,tmpfs-size=64m][,tmpfs-mode=1777]`, as
+/// the mount point and the options `--tmpfs` would give it.
+fn parse_tmpfs_mount(ctx: &str, value: &str) -> Result<(String, String)> {
+    let mut target = None;
+    let mut options = Vec::new();
+    for field in value.split(',') {
+        match field.split_once('=') {
+            Some(("type", _)) => {}
+            Some(("target" | "dst" | "destination", t)) => target = Some(t),
+            Some(("tmpfs-size", size)) => options.push(format!("size={}", parse_size(ctx, size)?)),
+            Some(("tmpfs-mode", mode)) if u32::from_str_radix(mode, 8).is_ok() => {
+                options.push(format!("mode={mode}"))
+            }
+            None if matches!(field, "readonly" | "ro") => options.push("ro".into()),
+            _ => bail!("{ctx}: a tmpfs mount takes target=, tmpfs-size=, tmpfs-mode= and readonly, not {field}"),
+        }
+    }
+    let Some(target) = target else {
+        bail!("{ctx}: the target is missing; add target=/path/in/container");
+    };
+    check_target(ctx, target)?;
+    Ok((target.into(), options.join(",")))
+}
+
 /// `--mount type=bind|volume,source=...,target=...,readonly`.
 fn parse_mount(ctx: &str, value: &str) -> Result<MountSpec> {
     let mut kind = MountKind::Volume;
@@ -924,7 +968,6 @@ fn parse_mount(ctx: &str, value: &str) -> Result<MountSpec> {
                 kind = match t {
                     "bind" => MountKind::Bind,
                     "volume" => MountKind::Volume,
-                    "tmpfs" => bail!("{ctx}: berth does not take tmpfs mounts"),
                     _ => bail!("{ctx}: the mount type {t} is not bind or volume"),
                 }
             }
@@ -973,6 +1016,15 @@ fn parse_mount(ctx: &str, value: &str) -> Result<MountSpec> {
 
 /// `512m`, `1.5g`, `2048k`, `1073741824`, `512mb`: bytes, at least 6 MiB.
 pub fn parse_memory(ctx: &str, value: &str) -> Result<i64> {
+    let bytes = parse_size(ctx, value)?;
+    if bytes < 6 << 20 {
+        bail!("{ctx}: the memory limit must be at least 6m (6 MiB), as docker requires");
+    }
+    Ok(bytes)
+}
+
+/// `64m`, `1.5g`, `2048k`, `1073741824`, `512mb`: bytes.
+pub fn parse_size(ctx: &str, value: &str) -> Result<i64> {
     let split = value
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(value.len());
@@ -997,9 +1049,6 @@ pub fn parse_memory(ctx: &str, value: &str) -> Result<i64> {
     let Ok(bytes) = i64::try_from(bytes) else {
         bail!("{ctx}: that is too large");
     };
-    if bytes < 6 << 20 {
-        bail!("{ctx}: the memory limit must be at least 6m (6 MiB), as docker requires");
-    }
     Ok(bytes)
 }
 
@@ -1025,20 +1074,72 @@ pub fn parse_cpus(ctx: &str, value: &str) -> Result<i64> {
     Ok(nano)
 }
 
-/// `all`, `2`, `count=2` or `count=all`.
-fn parse_gpus(ctx: &str, value: &str) -> Result<GpuRequest> {
+enum Gpus {
+    Simple(GpuRequest),
+    Request(DeviceRequest),
+}
+
+/// `all`, `2`, `count=2` or `count=all` (the simple forms), or the CSV form
+/// `"device=0,1",capabilities=compute,driver=nvidia`.
+fn parse_gpus(ctx: &str, value: &str) -> Result<Gpus> {
     let count = value.strip_prefix("count=").unwrap_or(value);
     if count == "all" {
-        return Ok(GpuRequest::All("all".into()));
+        return Ok(Gpus::Simple(GpuRequest::All("all".into())));
     }
-    if !count.is_empty() && count.len() <= 6 && count.bytes().all(|b| b.is_ascii_digit()) {
+    let is_count = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
+    if is_count(count) {
         let n: i64 = count.parse().unwrap_or(0);
         if n == 0 {
             bail!("{ctx}: ask for at least 1 GPU");
         }
-        return Ok(GpuRequest::Count(n));
+        return Ok(Gpus::Simple(GpuRequest::Count(n)));
     }
-    bail!("{ctx}: berth takes --gpus all or a count, like --gpus 2, not device lists or options")
+    let mut request = DeviceRequest {
+        capabilities: vec![vec!["gpu".into()]],
+        ..Default::default()
+    };
+    for field in split_csv(value) {
+        match field.split_once('=') {
+            Some(("count", "all")) => request.count = -1,
+            Some(("count", n)) if is_count(n) => request.count = n.parse().unwrap_or(0),
+            Some(("device", ids)) if !ids.is_empty() => {
+                request.device_ids = ids.split(',').map(str::to_string).collect();
+            }
+            Some(("driver", d)) if !d.is_empty() => request.driver = d.into(),
+            Some(("capabilities", caps)) if !caps.is_empty() => {
+                let mut list = vec!["gpu".to_string()];
+                list.extend(caps.split(',').filter(|c| *c != "gpu").map(str::to_string));
+                request.capabilities = vec![list];
+            }
+            _ if field == "all" => request.count = -1,
+            _ => bail!(
+                "{ctx}: write all, a count, or count=, device=, driver= and capabilities= \
+                 separated by commas (quote a list: '\"device=0,1\"')"
+            ),
+        }
+    }
+    if request.count == 0 && request.device_ids.is_empty() {
+        bail!("{ctx}: ask for at least 1 GPU, or name them with device=");
+    }
+    Ok(Gpus::Request(request))
+}
+
+/// Splits `a,"b,c",d` at the commas outside double quotes, dropping the quotes.
+fn split_csv(value: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in value.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `[domain[:port]/]path[:tag][@sha256:hex]`, checked loosely: no white
@@ -1105,6 +1206,703 @@ fn check_image(image: &str) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------- options
+
+/// The flags that set [`ContainerOptions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opt {
+    Privileged,
+    Init,
+    ReadOnly,
+    OomKillDisable,
+    CapAdd,
+    CapDrop,
+    Device,
+    DeviceCgroupRule,
+    Sysctl,
+    Security,
+    Pid,
+    Ipc,
+    Uts,
+    Userns,
+    Cgroupns,
+    CgroupParent,
+    VolumesFrom,
+    Link,
+    StopSignal,
+    StopTimeout,
+    Ulimit,
+    GroupAdd,
+    OomScoreAdj,
+    PidsLimit,
+    ShmSize,
+    Tmpfs,
+    Storage,
+    Runtime,
+    Platform,
+    Isolation,
+    Annotation,
+    AddHost,
+    Dns,
+    DnsSearch,
+    DnsOption,
+    Domainname,
+    MacAddress,
+    Ip,
+    Ip6,
+    Expose,
+    LogDriver,
+    LogOption,
+    CpuShares,
+    CpuPeriod,
+    CpuQuota,
+    CpuRtPeriod,
+    CpuRtRuntime,
+    CpusetCpus,
+    CpusetMems,
+    MemoryReservation,
+    MemorySwap,
+    MemorySwappiness,
+    BlkioWeight,
+    BlkioWeightDevice,
+    DeviceReadBps,
+    DeviceWriteBps,
+    DeviceReadIops,
+    DeviceWriteIops,
+}
+
+impl Opt {
+    fn long(name: &str) -> Option<Opt> {
+        Some(match name {
+            "privileged" => Opt::Privileged,
+            "init" => Opt::Init,
+            "read-only" => Opt::ReadOnly,
+            "oom-kill-disable" => Opt::OomKillDisable,
+            "cap-add" => Opt::CapAdd,
+            "cap-drop" => Opt::CapDrop,
+            "device" => Opt::Device,
+            "device-cgroup-rule" => Opt::DeviceCgroupRule,
+            "sysctl" => Opt::Sysctl,
+            "security-opt" => Opt::Security,
+            "pid" => Opt::Pid,
+            "ipc" => Opt::Ipc,
+            "uts" => Opt::Uts,
+            "userns" => Opt::Userns,
+            "cgroupns" => Opt::Cgroupns,
+            "cgroup-parent" => Opt::CgroupParent,
+            "volumes-from" => Opt::VolumesFrom,
+            "link" => Opt::Link,
+            "stop-signal" => Opt::StopSignal,
+            "stop-timeout" => Opt::StopTimeout,
+            "ulimit" => Opt::Ulimit,
+            "group-add" => Opt::GroupAdd,
+            "oom-score-adj" => Opt::OomScoreAdj,
+            "pids-limit" => Opt::PidsLimit,
+            "shm-size" => Opt::ShmSize,
+            "tmpfs" => Opt::Tmpfs,
+            "storage-opt" => Opt::Storage,
+            "runtime" => Opt::Runtime,
+            "platform" => Opt::Platform,
+            "isolation" => Opt::Isolation,
+            "annotation" => Opt::Annotation,
+            "add-host" => Opt::AddHost,
+            "dns" => Opt::Dns,
+            "dns-search" => Opt::DnsSearch,
+            "dns-option" | "dns-opt" => Opt::DnsOption,
+            "domainname" => Opt::Domainname,
+            "mac-address" => Opt::MacAddress,
+            "ip" => Opt::Ip,
+            "ip6" => Opt::Ip6,
+            "expose" => Opt::Expose,
+            "log-driver" => Opt::LogDriver,
+            "log-opt" => Opt::LogOption,
+            "cpu-shares" => Opt::CpuShares,
+            "cpu-period" => Opt::CpuPeriod,
+            "cpu-quota" => Opt::CpuQuota,
+            "cpu-rt-period" => Opt::CpuRtPeriod,
+            "cpu-rt-runtime" => Opt::CpuRtRuntime,
+            "cpuset-cpus" => Opt::CpusetCpus,
+            "cpuset-mems" => Opt::CpusetMems,
+            "memory-reservation" => Opt::MemoryReservation,
+            "memory-swap" => Opt::MemorySwap,
+            "memory-swappiness" => Opt::MemorySwappiness,
+            "blkio-weight" => Opt::BlkioWeight,
+            "blkio-weight-device" => Opt::BlkioWeightDevice,
+            "device-read-bps" => Opt::DeviceReadBps,
+            "device-write-bps" => Opt::DeviceWriteBps,
+            "device-read-iops" => Opt::DeviceReadIops,
+            "device-write-iops" => Opt::DeviceWriteIops,
+            _ => return None,
+        })
+    }
+
+    fn is_bool(self) -> bool {
+        matches!(
+            self,
+            Opt::Privileged | Opt::Init | Opt::ReadOnly | Opt::OomKillDisable
+        )
+    }
+
+    /// The options that take one value; the others may be repeated.
+    fn is_single(self) -> bool {
+        !self.is_bool()
+            && !matches!(
+                self,
+                Opt::CapAdd
+                    | Opt::CapDrop
+                    | Opt::Device
+                    | Opt::DeviceCgroupRule
+                    | Opt::Sysctl
+                    | Opt::Security
+                    | Opt::VolumesFrom
+                    | Opt::Link
+                    | Opt::Ulimit
+                    | Opt::GroupAdd
+                    | Opt::Tmpfs
+                    | Opt::Storage
+                    | Opt::Annotation
+                    | Opt::AddHost
+                    | Opt::Dns
+                    | Opt::DnsSearch
+                    | Opt::DnsOption
+                    | Opt::Expose
+                    | Opt::LogOption
+                    | Opt::BlkioWeightDevice
+                    | Opt::DeviceReadBps
+                    | Opt::DeviceWriteBps
+                    | Opt::DeviceReadIops
+                    | Opt::DeviceWriteIops
+            )
+    }
+}
+
+fn set_option_bool(o: &mut ContainerOptions, flag: Opt, on: bool) {
+    match flag {
+        Opt::Privileged => o.privileged = on,
+        Opt::Init => o.init = Some(on),
+        Opt::ReadOnly => o.read_only = on,
+        Opt::OomKillDisable => o.oom_kill_disable = Some(on),
+        _ => {}
+    }
+}
+
+fn parse_int(ctx: &str, value: &str) -> Result<i64> {
+    match value.parse::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) => bail!("{ctx}: write a whole number"),
+    }
+}
+
+/// `key=value`, the key not empty.
+fn key_value<'a>(ctx: &str, value: &'a str, example: &str) -> Result<(&'a str, &'a str)> {
+    match value.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.chars().any(char::is_whitespace) => Ok((k, v)),
+        _ => bail!("{ctx}: write name=value, like {example}"),
+    }
+}
+
+/// `name`, optionally `:suffix`, where name is a container name.
+fn container_ref<'a>(ctx: &str, value: &'a str) -> Result<(&'a str, Option<&'a str>)> {
+    let (name, rest) = match value.split_once(':') {
+        Some((n, r)) => (n, Some(r)),
+        None => (value, None),
+    };
+    if !is_name(name.trim_start_matches('/'), 1) {
+        bail!("{ctx}: {name} is not a container name");
+    }
+    Ok((name, rest))
+}
+
+/// `/dev/sda:1mb` for the block-IO rate flags.
+fn device_rate(ctx: &str, value: &str, bytes: bool) -> Result<BlkioDeviceRate> {
+    let Some((path, rate)) = value.rsplit_once(':') else {
+        bail!("{ctx}: write /dev/device:rate, like /dev/sda:10mb");
+    };
+    if !path.starts_with('/') {
+        bail!("{ctx}: the device {path} must be an absolute path");
+    }
+    let rate = if bytes {
+        parse_size(ctx, rate)?
+    } else {
+        parse_int(ctx, rate)?
+    };
+    if rate < 0 {
+        bail!("{ctx}: the rate must not be negative");
+    }
+    Ok(BlkioDeviceRate {
+        path: path.into(),
+        rate,
+    })
+}
+
+fn namespace(ctx: &str, value: &str, allowed: &[&str], container: bool) -> Result<String> {
+    let ok = allowed.contains(&value)
+        || (container
+            && value
+                .strip_prefix("container:")
+                .is_some_and(|c| is_name(c, 1)));
+    if !ok {
+        let mut choices = allowed.join(", ");
+        if container {
+            choices.push_str(", container:<name>");
+        }
+        bail!("{ctx}: write one of {choices}");
+    }
+    Ok(value.into())
+}
+
+fn set_option(o: &mut ContainerOptions, flag: Opt, ctx: &str, value: &str) -> Result<()> {
+    let no_spaces = |what: &str| -> Result<String> {
+        if value.chars().any(char::is_whitespace) {
+            bail!("{ctx}: {what} has no spaces");
+        }
+        Ok(value.to_string())
+    };
+    match flag {
+        Opt::CapAdd | Opt::CapDrop => {
+            if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                bail!("{ctx}: write a capability name like NET_ADMIN");
+            }
+            let cap = value.to_ascii_uppercase();
+            let cap = cap.strip_prefix("CAP_").unwrap_or(&cap).to_string();
+            if flag == Opt::CapAdd {
+                o.cap_add.push(cap);
+            } else {
+                o.cap_drop.push(cap);
+            }
+        }
+        Opt::Device => {
+            let parts: Vec<&str> = value.split(':').collect();
+            let perms = |s: &str| !s.is_empty() && s.chars().all(|c| matches!(c, 'r' | 'w' | 'm'));
+            let (host, container, permissions) = match parts.as_slice() {
+                [h] => (*h, "", ""),
+                [h, p] if perms(p) => (*h, "", *p),
+                [h, c] => (*h, *c, ""),
+                [h, c, p] if perms(p) => (*h, *c, *p),
+                _ => bail!("{ctx}: write /dev/host[:/dev/container[:rwm]]"),
+            };
+            if !host.starts_with('/') || !(container.is_empty() || container.starts_with('/')) {
+                bail!("{ctx}: device paths must be absolute, like /dev/fuse");
+            }
+            o.devices.push(DeviceMapping {
+                host: host.into(),
+                container: if container == host {
+                    String::new()
+                } else {
+                    container.into()
+                },
+                permissions: if permissions == "rwm" {
+                    String::new()
+                } else {
+                    permissions.into()
+                },
+            });
+        }
+        Opt::DeviceCgroupRule => o.device_cgroup_rules.push(value.into()),
+        Opt::Sysctl => {
+            let (k, v) = key_value(ctx, value, "net.ipv4.ip_forward=1")?;
+            o.sysctls.insert(k.into(), v.into());
+        }
+        Opt::Security => {
+            let (key, rest) = value.split_once(['=', ':']).unwrap_or((value, ""));
+            if key == "seccomp" && rest != "unconfined" {
+                bail!(
+                    "{ctx}: berth cannot read your seccomp profile file; \
+                     only seccomp=unconfined can be pasted"
+                );
+            }
+            o.security_opt.push(value.into());
+        }
+        Opt::Pid => o.pid = Some(namespace(ctx, value, &["host"], true)?),
+        Opt::Ipc => {
+            o.ipc = Some(namespace(
+                ctx,
+                value,
+                &["host", "private", "shareable", "none"],
+                true,
+            )?)
+        }
+        Opt::Uts => o.uts = Some(namespace(ctx, value, &["host"], false)?),
+        Opt::Userns => o.userns_mode = Some(namespace(ctx, value, &["host"], false)?),
+        Opt::Cgroupns => o.cgroupns = Some(namespace(ctx, value, &["host", "private"], false)?),
+        Opt::CgroupParent => o.cgroup_parent = Some(no_spaces("a cgroup")?),
+        Opt::VolumesFrom => {
+            let (_, mode) = container_ref(ctx, value)?;
+            if mode.is_some_and(|m| !matches!(m, "ro" | "rw")) {
+                bail!("{ctx}: write a container name, optionally with :ro or :rw");
+            }
+            o.volumes_from.push(value.into());
+        }
+        Opt::Link => {
+            let (_, alias) = container_ref(ctx, value)?;
+            if alias.is_some_and(|a| !is_name(a, 1)) {
+                bail!("{ctx}: write a container name, optionally with :alias");
+            }
+            o.links.push(value.into());
+        }
+        Opt::StopSignal => o.stop_signal = Some(no_spaces("a signal")?),
+        Opt::StopTimeout => o.stop_timeout = Some(parse_int(ctx, value)?),
+        Opt::Ulimit => {
+            let (name, limits) = key_value(ctx, value, "nofile=1024:2048")?;
+            let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
+            let limit = |s: &str| -> Result<i64> {
+                if s == "unlimited" {
+                    Ok(-1)
+                } else {
+                    parse_int(ctx, s)
+                }
+            };
+            let (soft, hard) = (limit(soft)?, limit(hard)?);
+            if hard != -1 && (soft == -1 || soft > hard) {
+                bail!("{ctx}: the soft limit {soft} is above the hard limit {hard}");
+            }
+            o.ulimits.push(Ulimit {
+                name: name.into(),
+                soft,
+                hard,
+            });
+        }
+        Opt::GroupAdd => o.group_add.push(no_spaces("a group")?),
+        Opt::OomScoreAdj => {
+            let n = parse_int(ctx, value)?;
+            if !(-1000..=1000).contains(&n) {
+                bail!("{ctx}: write a number between -1000 and 1000");
+            }
+            o.oom_score_adj = Some(n);
+        }
+        Opt::PidsLimit => o.pids_limit = Some(parse_int(ctx, value)?),
+        Opt::ShmSize => o.shm_size = Some(parse_size(ctx, value)?),
+        Opt::Tmpfs => {
+            let (path, options) = value.split_once(':').unwrap_or((value, ""));
+            if !path.starts_with('/') {
+                bail!("{ctx}: the tmpfs mount point must be an absolute path");
+            }
+            o.tmpfs.insert(path.into(), options.into());
+        }
+        Opt::Storage => {
+            let (k, v) = key_value(ctx, value, "size=20G")?;
+            o.storage_opt.insert(k.into(), v.into());
+        }
+        Opt::Runtime => o.runtime = Some(no_spaces("a runtime name")?),
+        Opt::Platform => o.platform = Some(no_spaces("a platform")?),
+        Opt::Isolation => {
+            o.isolation = Some(namespace(
+                ctx,
+                value,
+                &["default", "process", "hyperv"],
+                false,
+            )?)
+        }
+        Opt::Annotation => {
+            let (k, v) = key_value(ctx, value, "org.example.owner=ops")?;
+            o.annotations.insert(k.into(), v.into());
+        }
+        Opt::AddHost => {
+            let (host, ip) = value
+                .split_once('=')
+                .or_else(|| value.split_once(':'))
+                .unwrap_or((value, ""));
+            let ip = ip.trim_start_matches('[').trim_end_matches(']');
+            if host.is_empty() || (ip != "host-gateway" && ip.parse::<IpAddr>().is_err()) {
+                bail!("{ctx}: write host:ip, like db:10.0.0.2 or gw:host-gateway");
+            }
+            o.extra_hosts.push(format!("{host}:{ip}"));
+        }
+        Opt::Dns => {
+            if value.parse::<IpAddr>().is_err() {
+                bail!("{ctx}: a DNS server is an IP address");
+            }
+            o.dns.push(value.into());
+        }
+        Opt::DnsSearch => o.dns_search.push(no_spaces("a domain")?),
+        Opt::DnsOption => o.dns_opt.push(no_spaces("a resolver option")?),
+        Opt::Domainname => o.domainname = Some(no_spaces("a domain name")?),
+        Opt::MacAddress => o.mac_address = Some(no_spaces("a MAC address")?),
+        Opt::Ip => {
+            if value.parse::<std::net::Ipv4Addr>().is_err() {
+                bail!("{ctx}: write an IPv4 address");
+            }
+            o.ipv4_address = Some(value.into());
+        }
+        Opt::Ip6 => {
+            if value.parse::<std::net::Ipv6Addr>().is_err() {
+                bail!("{ctx}: write an IPv6 address");
+            }
+            o.ipv6_address = Some(value.into());
+        }
+        Opt::Expose => {
+            let (ports, proto) = value.split_once('/').unwrap_or((value, "tcp"));
+            parse_port_range(ctx, ports)?;
+            if !matches!(proto, "tcp" | "udp" | "sctp") {
+                bail!("{ctx}: the protocol {proto} is not tcp, udp or sctp");
+            }
+            o.expose
+                .push(value.strip_suffix("/tcp").unwrap_or(value).to_string());
+        }
+        Opt::LogDriver => o.log_driver = Some(no_spaces("a logging driver")?),
+        Opt::LogOption => {
+            let (k, v) = key_value(ctx, value, "max-size=10m")?;
+            o.log_opts.insert(k.into(), v.into());
+        }
+        Opt::CpuShares => o.cpu_shares = Some(parse_int(ctx, value)?),
+        Opt::CpuPeriod => o.cpu_period = Some(parse_int(ctx, value)?),
+        Opt::CpuQuota => o.cpu_quota = Some(parse_int(ctx, value)?),
+        Opt::CpuRtPeriod => o.cpu_rt_period = Some(parse_int(ctx, value)?),
+        Opt::CpuRtRuntime => o.cpu_rt_runtime = Some(parse_int(ctx, value)?),
+        Opt::CpusetCpus => o.cpuset_cpus = Some(no_spaces("a CPU list")?),
+        Opt::CpusetMems => o.cpuset_mems = Some(no_spaces("a memory node list")?),
+        Opt::MemoryReservation => o.memory_reservation = Some(parse_size(ctx, value)?),
+        Opt::MemorySwap => {
+            o.memory_swap = Some(if value == "-1" {
+                -1
+            } else {
+                parse_size(ctx, value)?
+            })
+        }
+        Opt::MemorySwappiness => {
+            let n = parse_int(ctx, value)?;
+            if !(-1..=100).contains(&n) {
+                bail!("{ctx}: write a number between 0 and 100");
+            }
+            o.memory_swappiness = Some(n);
+        }
+        Opt::BlkioWeight => match value.parse::<u16>() {
+            Ok(w) if w == 0 || (10..=1000).contains(&w) => o.blkio_weight = Some(w),
+            _ => bail!("{ctx}: write a weight between 10 and 1000"),
+        },
+        Opt::BlkioWeightDevice => o.blkio_weight_device.push(device_rate(ctx, value, false)?),
+        Opt::DeviceReadBps => o.device_read_bps.push(device_rate(ctx, value, true)?),
+        Opt::DeviceWriteBps => o.device_write_bps.push(device_rate(ctx, value, true)?),
+        Opt::DeviceReadIops => o.device_read_iops.push(device_rate(ctx, value, false)?),
+        Opt::DeviceWriteIops => o.device_write_iops.push(device_rate(ctx, value, false)?),
+        Opt::Privileged | Opt::Init | Opt::ReadOnly | Opt::OomKillDisable => {}
+    }
+    Ok(())
+}
+
+/// Writes the options a command line can say, in the order of
+/// [`ContainerOptions`]; `files` cannot be said.
+fn push_options(out: &mut String, o: &ContainerOptions) {
+    // Switches are written bare (`--init`), or `--init=false` when turned off.
+    let switch = |out: &mut String, long: &str, on: bool| {
+        out.push_str(&format!(" --{long}"));
+        if !on {
+            out.push_str("=false");
+        }
+    };
+    if o.privileged {
+        switch(out, "privileged", true);
+    }
+    if let Some(init) = o.init {
+        switch(out, "init", init);
+    }
+    if o.read_only {
+        switch(out, "read-only", true);
+    }
+    if let Some(d) = o.oom_kill_disable {
+        switch(out, "oom-kill-disable", d);
+    }
+    let mut flag = |long: &str, value: &str| push_flag(out, &format!("--{long}"), long, value);
+    for c in &o.cap_add {
+        flag("cap-add", c);
+    }
+    for c in &o.cap_drop {
+        flag("cap-drop", c);
+    }
+    for d in &o.devices {
+        let mut text = d.host.clone();
+        if !d.container.is_empty() || !d.permissions.is_empty() {
+            text.push(':');
+            text.push_str(if d.container.is_empty() {
+                &d.host
+            } else {
+                &d.container
+            });
+        }
+        if !d.permissions.is_empty() {
+            text.push(':');
+            text.push_str(&d.permissions);
+        }
+        flag("device", &text);
+    }
+    for r in &o.device_cgroup_rules {
+        flag("device-cgroup-rule", r);
+    }
+    for r in &o.device_requests {
+        if let Some(text) = gpus_text(r) {
+            flag("gpus", &text);
+        }
+    }
+    for (k, v) in &o.sysctls {
+        flag("sysctl", &format!("{k}={v}"));
+    }
+    for s in &o.security_opt {
+        flag("security-opt", s);
+    }
+    for (long, value) in [
+        ("pid", &o.pid),
+        ("ipc", &o.ipc),
+        ("uts", &o.uts),
+        ("userns", &o.userns_mode),
+        ("cgroupns", &o.cgroupns),
+        ("cgroup-parent", &o.cgroup_parent),
+    ] {
+        if let Some(v) = value {
+            flag(long, v);
+        }
+    }
+    for v in &o.volumes_from {
+        flag("volumes-from", v);
+    }
+    for l in &o.links {
+        flag("link", l);
+    }
+    if let Some(s) = &o.stop_signal {
+        flag("stop-signal", s);
+    }
+    if let Some(t) = o.stop_timeout {
+        flag("stop-timeout", &t.to_string());
+    }
+    for u in &o.ulimits {
+        flag("ulimit", &format!("{}={}:{}", u.name, u.soft, u.hard));
+    }
+    for g in &o.group_add {
+        flag("group-add", g);
+    }
+    if let Some(n) = o.oom_score_adj {
+        flag("oom-score-adj", &n.to_string());
+    }
+    if let Some(n) = o.pids_limit {
+        flag("pids-limit", &n.to_string());
+    }
+    if let Some(n) = o.shm_size {
+        flag("shm-size", &memory_text(n));
+    }
+    for (path, options) in &o.tmpfs {
+        if options.is_empty() {
+            flag("tmpfs", path);
+        } else {
+            flag("tmpfs", &format!("{path}:{options}"));
+        }
+    }
+    for (k, v) in &o.storage_opt {
+        flag("storage-opt", &format!("{k}={v}"));
+    }
+    for (long, value) in [
+        ("runtime", &o.runtime),
+        ("platform", &o.platform),
+        ("isolation", &o.isolation),
+    ] {
+        if let Some(v) = value {
+            flag(long, v);
+        }
+    }
+    for (k, v) in &o.annotations {
+        flag("annotation", &format!("{k}={v}"));
+    }
+    for h in &o.extra_hosts {
+        flag("add-host", h);
+    }
+    for d in &o.dns {
+        flag("dns", d);
+    }
+    for d in &o.dns_search {
+        flag("dns-search", d);
+    }
+    for d in &o.dns_opt {
+        flag("dns-option", d);
+    }
+    for (long, value) in [
+        ("domainname", &o.domainname),
+        ("mac-address", &o.mac_address),
+        ("ip", &o.ipv4_address),
+        ("ip6", &o.ipv6_address),
+    ] {
+        if let Some(v) = value {
+            flag(long, v);
+        }
+    }
+    for e in &o.expose {
+        flag("expose", e);
+    }
+    if let Some(d) = &o.log_driver {
+        flag("log-driver", d);
+    }
+    for (k, v) in &o.log_opts {
+        flag("log-opt", &format!("{k}={v}"));
+    }
+    for (long, value) in [
+        ("cpu-shares", o.cpu_shares),
+        ("cpu-period", o.cpu_period),
+        ("cpu-quota", o.cpu_quota),
+        ("cpu-rt-period", o.cpu_rt_period),
+        ("cpu-rt-runtime", o.cpu_rt_runtime),
+    ] {
+        if let Some(v) = value {
+            flag(long, &v.to_string());
+        }
+    }
+    for (long, value) in [
+        ("cpuset-cpus", &o.cpuset_cpus),
+        ("cpuset-mems", &o.cpuset_mems),
+    ] {
+        if let Some(v) = value {
+            flag(long, v);
+        }
+    }
+    if let Some(n) = o.memory_reservation {
+        flag("memory-reservation", &memory_text(n));
+    }
+    if let Some(n) = o.memory_swap {
+        flag(
+            "memory-swap",
+            &if n == -1 { "-1".into() } else { memory_text(n) },
+        );
+    }
+    if let Some(n) = o.memory_swappiness {
+        flag("memory-swappiness", &n.to_string());
+    }
+    if let Some(w) = o.blkio_weight {
+        flag("blkio-weight", &w.to_string());
+    }
+    for (long, list) in [
+        ("blkio-weight-device", &o.blkio_weight_device),
+        ("device-read-bps", &o.device_read_bps),
+        ("device-write-bps", &o.device_write_bps),
+        ("device-read-iops", &o.device_read_iops),
+        ("device-write-iops", &o.device_write_iops),
+    ] {
+        for d in list {
+            flag(long, &format!("{}:{}", d.path, d.rate));
+        }
+    }
+}
+
+/// A device request as `--gpus` says it, when it can.
+fn gpus_text(r: &DeviceRequest) -> Option<String> {
+    let [caps] = r.capabilities.as_slice() else {
+        return None;
+    };
+    if caps.first().map(String::as_str) != Some("gpu") || !r.options.is_empty() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    if !r.device_ids.is_empty() {
+        fields.push(format!("\"device={}\"", r.device_ids.join(",")));
+    } else if r.count == -1 {
+        fields.push("count=all".into());
+    } else {
+        fields.push(format!("count={}", r.count));
+    }
+    if !r.driver.is_empty() {
+        fields.push(format!("driver={}", r.driver));
+    }
+    if caps.len() > 1 {
+        fields.push(format!("\"capabilities={}\"", caps[1..].join(",")));
+    }
+    Some(fields.join(","))
+}
+
 // ---------------------------------------------------------------- writing
 
 /// Writes a spec as a canonical `docker run` line that parses back to the
@@ -1169,6 +1967,7 @@ pub fn to_run_command(spec: &ContainerSpec) -> String {
         Some(GpuRequest::Count(n)) => push_flag(&mut out, "--gpus", "gpus", &n.to_string()),
         None => {}
     }
+    push_options(&mut out, &spec.options);
     let mut cmd: Vec<&str> = Vec::new();
     match spec.entrypoint.as_deref() {
         Some([]) => out.push_str(" --entrypoint ''"),
@@ -1305,6 +2104,20 @@ mod tests {
             image: image.into(),
             start: true,
             ..ContainerSpec::default()
+        }
+    }
+
+    fn with_options(options: ContainerOptions) -> ContainerSpec {
+        ContainerSpec {
+            options,
+            ..spec("img")
+        }
+    }
+
+    fn rate(path: &str, rate: i64) -> BlkioDeviceRate {
+        BlkioDeviceRate {
+            path: path.into(),
+            rate,
         }
     }
 
@@ -1692,6 +2505,189 @@ mod tests {
                 },
             ),
             (
+                "docker run --gpus '\"device=0,1\"',capabilities=compute img",
+                with_options(ContainerOptions {
+                    device_requests: vec![DeviceRequest {
+                        device_ids: vec!["0".into(), "1".into()],
+                        capabilities: vec![vec!["gpu".into(), "compute".into()]],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --gpus count=2,driver=nvidia img",
+                with_options(ContainerOptions {
+                    device_requests: vec![DeviceRequest {
+                        driver: "nvidia".into(),
+                        count: 2,
+                        capabilities: vec![vec!["gpu".into()]],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --mount type=tmpfs,target=/cache,tmpfs-size=64m,tmpfs-mode=1770 img",
+                with_options(ContainerOptions {
+                    tmpfs: map(&[("/cache", "size=67108864,mode=1770")]),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --privileged --init --read-only --oom-kill-disable=false img",
+                with_options(ContainerOptions {
+                    privileged: true,
+                    init: Some(true),
+                    read_only: true,
+                    oom_kill_disable: Some(false),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --cap-add NET_ADMIN --cap-add=cap_sys_time --cap-drop ALL \\\n \
+                 --device /dev/fuse --device /dev/sda:/dev/xvda:r --device /dev/dri:rw \\\n \
+                 --device-cgroup-rule 'c 189:* rmw' --sysctl net.core.somaxconn=1024 \\\n \
+                 --security-opt no-new-privileges:true --security-opt seccomp=unconfined img",
+                with_options(ContainerOptions {
+                    cap_add: vec!["NET_ADMIN".into(), "SYS_TIME".into()],
+                    cap_drop: vec!["ALL".into()],
+                    devices: vec![
+                        DeviceMapping {
+                            host: "/dev/fuse".into(),
+                            container: String::new(),
+                            permissions: String::new(),
+                        },
+                        DeviceMapping {
+                            host: "/dev/sda".into(),
+                            container: "/dev/xvda".into(),
+                            permissions: "r".into(),
+                        },
+                        DeviceMapping {
+                            host: "/dev/dri".into(),
+                            container: String::new(),
+                            permissions: "rw".into(),
+                        },
+                    ],
+                    device_cgroup_rules: vec!["c 189:* rmw".into()],
+                    sysctls: map(&[("net.core.somaxconn", "1024")]),
+                    security_opt: vec![
+                        "no-new-privileges:true".into(),
+                        "seccomp=unconfined".into(),
+                    ],
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --pid host --ipc=shareable --uts host --userns host --cgroupns private \
+                 --cgroup-parent /berth --volumes-from data:ro --link db:database img",
+                with_options(ContainerOptions {
+                    pid: some("host"),
+                    ipc: some("shareable"),
+                    uts: some("host"),
+                    userns_mode: some("host"),
+                    cgroupns: some("private"),
+                    cgroup_parent: some("/berth"),
+                    volumes_from: vec!["data:ro".into()],
+                    links: vec!["db:database".into()],
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --stop-signal SIGINT --stop-timeout 30 --ulimit nofile=1024:2048 \
+                 --ulimit core=-1 --ulimit nproc=unlimited --group-add audio --oom-score-adj -500 \
+                 --pids-limit 100 --shm-size 1g --tmpfs /run --tmpfs /tmp:rw,size=64m \
+                 --storage-opt size=20G --runtime nvidia --platform linux/arm64 --isolation default \
+                 --annotation org.example.owner=ops img",
+                with_options(ContainerOptions {
+                    stop_signal: some("SIGINT"),
+                    stop_timeout: Some(30),
+                    ulimits: vec![
+                        Ulimit {
+                            name: "nofile".into(),
+                            soft: 1024,
+                            hard: 2048,
+                        },
+                        Ulimit {
+                            name: "core".into(),
+                            soft: -1,
+                            hard: -1,
+                        },
+                        Ulimit {
+                            name: "nproc".into(),
+                            soft: -1,
+                            hard: -1,
+                        },
+                    ],
+                    group_add: vec!["audio".into()],
+                    oom_score_adj: Some(-500),
+                    pids_limit: Some(100),
+                    shm_size: Some(1 << 30),
+                    tmpfs: map(&[("/run", ""), ("/tmp", "rw,size=64m")]),
+                    storage_opt: map(&[("size", "20G")]),
+                    runtime: some("nvidia"),
+                    platform: some("linux/arm64"),
+                    isolation: some("default"),
+                    annotations: map(&[("org.example.owner", "ops")]),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run --add-host db:10.0.0.2 --add-host gw=host-gateway --add-host v6:[::1] \
+                 --dns 9.9.9.9 --dns-search example.org --dns-option ndots:2 --dns-opt use-vc \
+                 --domainname example.org --mac-address 02:42:ac:11:00:02 --ip 172.20.0.5 \
+                 --ip6 fd00::5 --expose 80 --expose 53/udp --expose 8000-8010/tcp \
+                 --log-driver json-file --log-opt max-size=10m --log-opt max-file=3 img",
+                with_options(ContainerOptions {
+                    extra_hosts: vec![
+                        "db:10.0.0.2".into(),
+                        "gw:host-gateway".into(),
+                        "v6:::1".into(),
+                    ],
+                    dns: vec!["9.9.9.9".into()],
+                    dns_search: vec!["example.org".into()],
+                    dns_opt: vec!["ndots:2".into(), "use-vc".into()],
+                    domainname: some("example.org"),
+                    mac_address: some("02:42:ac:11:00:02"),
+                    ipv4_address: some("172.20.0.5"),
+                    ipv6_address: some("fd00::5"),
+                    expose: vec!["80".into(), "53/udp".into(), "8000-8010".into()],
+                    log_driver: some("json-file"),
+                    log_opts: map(&[("max-size", "10m"), ("max-file", "3")]),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "docker run -c 512 --cpu-period 100000 --cpu-quota=-1 --cpu-rt-period 1000000 \
+                 --cpu-rt-runtime 950000 --cpuset-cpus 0-3,5 --cpuset-mems 0 \
+                 --memory-reservation 256m -m 512m --memory-swap=-1 --memory-swappiness 10 \
+                 --blkio-weight 300 --blkio-weight-device /dev/sda:200 \
+                 --device-read-bps /dev/sda:1mb --device-write-bps /dev/sda:2m \
+                 --device-read-iops /dev/sda:100 --device-write-iops /dev/sda:50 img",
+                ContainerSpec {
+                    memory_bytes: Some(512 << 20),
+                    ..with_options(ContainerOptions {
+                        cpu_shares: Some(512),
+                        cpu_period: Some(100000),
+                        cpu_quota: Some(-1),
+                        cpu_rt_period: Some(1000000),
+                        cpu_rt_runtime: Some(950000),
+                        cpuset_cpus: some("0-3,5"),
+                        cpuset_mems: some("0"),
+                        memory_reservation: Some(256 << 20),
+                        memory_swap: Some(-1),
+                        memory_swappiness: Some(10),
+                        blkio_weight: Some(300),
+                        blkio_weight_device: vec![rate("/dev/sda", 200)],
+                        device_read_bps: vec![rate("/dev/sda", 1 << 20)],
+                        device_write_bps: vec![rate("/dev/sda", 2 << 20)],
+                        device_read_iops: vec![rate("/dev/sda", 100)],
+                        device_write_iops: vec![rate("/dev/sda", 50)],
+                        ..Default::default()
+                    })
+                },
+            ),
+            (
                 r#"docker run --entrypoint "" img"#,
                 ContainerSpec {
                     entrypoint: Some(vec![]),
@@ -1861,13 +2857,37 @@ mod tests {
         ("docker ps -a", "expected a `docker run` command, not `docker ps`"),
         ("podman run nginx", "expected a `docker run` command, not `podman run`"),
         ("docker container ls", "not `docker container ls`"),
-        ("docker run --privileged nginx", "unknown flag --privileged: berth does not take it"),
-        ("docker run --cap-add=NET_ADMIN nginx", "unknown flag --cap-add: berth does not take it"),
-        ("docker run --device /dev/sda nginx", "unknown flag --device:"),
-        ("docker run --pid host nginx", "unknown flag --pid:"),
-        ("docker run --ipc=host nginx", "unknown flag --ipc:"),
-        ("docker run --log-driver none nginx", "unknown flag --log-driver:"),
-        ("docker run --add-host db:10.0.0.2 nginx", "unknown flag --add-host:"),
+        ("docker run --cidfile /tmp/id nginx", "unknown flag --cidfile: berth does not take it"),
+        ("docker run --cap-add 'NET ADMIN' nginx", "--cap-add 'NET ADMIN': write a capability name"),
+        ("docker run --device sda nginx", "--device sda: device paths must be absolute"),
+        ("docker run --device /dev/a:/dev/b:rwx:z nginx", "write /dev/host[:/dev/container[:rwm]]"),
+        ("docker run --pid shared nginx", "--pid shared: write one of host, container:<name>"),
+        ("docker run --ipc=host --ipc=none nginx", "--ipc given twice"),
+        ("docker run --uts container:web nginx", "--uts container:web: write one of host"),
+        ("docker run --sysctl net.ipv4.ip_forward nginx", "--sysctl net.ipv4.ip_forward: write name=value"),
+        ("docker run --ulimit nofile=4096:1024 nginx", "--ulimit nofile=4096:1024: the soft limit 4096 is above the hard limit 1024"),
+        ("docker run --ulimit nofile=many nginx", "--ulimit nofile=many: write a whole number"),
+        ("docker run --tmpfs run nginx", "--tmpfs run: the tmpfs mount point must be an absolute path"),
+        ("docker run --add-host db nginx", "--add-host db: write host:ip"),
+        ("docker run --add-host db:example.com nginx", "write host:ip"),
+        ("docker run --dns dns.google nginx", "--dns dns.google: a DNS server is an IP address"),
+        ("docker run --ip 10.0.0.300 nginx", "--ip 10.0.0.300: write an IPv4 address"),
+        ("docker run --ip6 10.0.0.3 nginx", "--ip6 10.0.0.3: write an IPv6 address"),
+        ("docker run --expose http nginx", "--expose http"),
+        ("docker run --expose 53/icmp nginx", "the protocol icmp is not tcp, udp or sctp"),
+        ("docker run --log-opt max-size nginx", "--log-opt max-size: write name=value"),
+        ("docker run --oom-score-adj 5000 nginx", "between -1000 and 1000"),
+        ("docker run --shm-size 64x nginx", "--shm-size 64x: the unit x is not b, k, m or g"),
+        ("docker run --blkio-weight 5 nginx", "--blkio-weight 5: write a weight between 10 and 1000"),
+        ("docker run --device-read-bps /dev/sda nginx", "write /dev/device:rate"),
+        ("docker run --device-write-iops sda:100 nginx", "the device sda must be an absolute path"),
+        ("docker run --security-opt seccomp=profile.json nginx", "berth cannot read your seccomp profile file"),
+        ("docker run --volumes-from db:rx nginx", "optionally with :ro or :rw"),
+        ("docker run --link 'my db' nginx", "is not a container name"),
+        ("docker run --stop-timeout soon nginx", "--stop-timeout soon: write a whole number"),
+        ("docker run --init=maybe nginx", "--init=maybe: write true or false"),
+        ("docker run --cgroupns shared nginx", "write one of host, private"),
+        ("docker run --isolation vm nginx", "write one of default, process, hyperv"),
         ("docker run -a stdout nginx", "unknown flag -a:"),
         ("docker run -dxt nginx", "unknown flag -x in -dxt"),
         ("docker run --name", "--name needs a value"),
@@ -1910,7 +2930,7 @@ mod tests {
         ("docker run -v x:/b nginx", "x is neither an absolute host path nor a volume name"),
         ("docker run -v 'C:\\data:/data' nginx", "Windows path"),
         ("docker run -v C:/Users/me:/data nginx", "Windows path"),
-        ("docker run --mount type=tmpfs,target=/tmp nginx", "--mount type=tmpfs,target=/tmp: berth does not take tmpfs mounts"),
+        ("docker run --mount type=tmpfs,source=x,target=/tmp nginx", "a tmpfs mount takes target="),
         ("docker run --mount type=bind,target=/x nginx", "a bind mount needs source="),
         ("docker run --mount type=bind,src=data,target=/x nginx", "bind mounts need an absolute host path"),
         ("docker run --mount type=volume,src=/srv,target=/x nginx", "/srv is a host path; write type=bind"),
@@ -1935,8 +2955,8 @@ mod tests {
         ("docker run --cpus 1.2345 nginx", "--cpus 1.2345: write at most 3 decimals"),
         ("docker run --cpus=-1 nginx", "--cpus -1: write a number of CPUs"),
         ("docker run --cpus many nginx", "--cpus many: write a number of CPUs"),
-        ("docker run --gpus '\"device=0\"' nginx", "--gpus '\"device=0\"': berth takes --gpus all or a count"),
-        ("docker run --gpus device=0,1 nginx", "berth takes --gpus all or a count"),
+        ("docker run --gpus many nginx", "--gpus many: write all, a count, or count="),
+        ("docker run --gpus count=0,driver=nvidia nginx", "ask for at least 1 GPU"),
         ("docker run --gpus 0 nginx", "--gpus 0: ask for at least 1 GPU"),
         ("docker run --entrypoint 'sh -c' nginx", "--entrypoint takes one program"),
         ("docker run --tty=maybe nginx", "--tty=maybe: write true or false"),
@@ -2090,13 +3110,13 @@ mod tests {
 
     #[test]
     fn errors_display_their_message() {
-        let e = parse_run_command("docker run --privileged nginx").expect_err("refused");
+        let e = parse_run_command("docker run --cidfile /tmp/id nginx").expect_err("refused");
         assert_eq!(
             e.to_string(),
-            "unknown flag --privileged: berth does not take it"
+            "unknown flag --cidfile: berth does not take it"
         );
         let boxed: Box<dyn std::error::Error> = Box::new(e);
-        assert!(boxed.to_string().contains("--privileged"));
+        assert!(boxed.to_string().contains("--cidfile"));
     }
 
     #[test]

@@ -12,13 +12,22 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, RenameContainerOptions,
-    StopContainerOptions,
+    StopContainerOptions, UploadToContainerOptions,
 };
+use bollard::Docker;
 use protocol::{
     ContainerSpec, ContainerState, CreatedContainer, GpuRequest, MountKind, MountSpec, PortSpec,
 };
 
 use super::{check_reference, Engine, EngineError, EngineResult};
+
+// Declared here rather than in `engine/mod.rs` because it is the options
+// half of running a container; it lives beside this file.
+#[path = "options.rs"]
+mod options;
+
+pub use options::EngineDefaults;
+use options::{apply_options, read_device_requests, read_options, validate_options, ApiVersion};
 
 impl Engine {
     /// Creates (and, when asked, starts) a container. Nothing is left behind
@@ -50,11 +59,12 @@ impl Engine {
                 e => self.fail(e, &format!("image {}", spec.image)).await,
             });
         }
+        let api = docker.client_version();
         let options = CreateContainerOptions {
             name: spec.name.clone(),
-            ..Default::default()
+            platform: spec.options.platform.clone().unwrap_or_default(),
         };
-        let mut body = to_create_body(spec);
+        let (mut body, mut warnings) = to_create_body(spec, (api.major_version, api.minor_version));
         apply_extras(&mut body, spec, extras);
         let created = match docker.create_container(Some(options), body).await {
             Ok(c) => c,
@@ -86,41 +96,80 @@ impl Engine {
             };
             if let Err(e) = docker.connect_network(network, connect).await {
                 let reason = self.fail(e, &format!("network {network}")).await;
-                let _ = docker
-                    .remove_container(
-                        &created.id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            v: true,
-                            link: false,
-                        }),
-                    )
-                    .await;
+                remove_quietly(&docker, &created.id).await;
                 return Err(reason);
             }
+        }
+        if let Err(reason) = self.write_files(&docker, &created.id, spec).await {
+            remove_quietly(&docker, &created.id).await;
+            return Err(reason);
         }
         if spec.start {
             if let Err(e) = docker.start_container(&created.id, None).await {
                 let reason = self.start_failure(e, &name).await;
-                let _ = docker
-                    .remove_container(
-                        &created.id,
-                        Some(RemoveContainerOptions {
-                            force: true,
-                            v: true,
-                            link: false,
-                        }),
-                    )
-                    .await;
+                remove_quietly(&docker, &created.id).await;
                 return Err(reason);
             }
         }
+        warnings.extend(created.warnings);
         Ok(CreatedContainer {
             id: created.id,
             name,
             started: spec.start,
-            warnings: created.warnings,
+            warnings,
         })
+    }
+
+    /// Writes the spec's `files` into a created container that has not
+    /// started yet, as one archive unpacked at `/`.
+    async fn write_files(
+        &self,
+        docker: &Docker,
+        id: &str,
+        spec: &ContainerSpec,
+    ) -> EngineResult<()> {
+        let files = &spec.options.files;
+        if files.is_empty() {
+            return Ok(());
+        }
+        let owned = files.clone();
+        let archive = tokio::task::spawn_blocking(move || options::files_archive(&owned))
+            .await
+            .map_err(|e| EngineError::Other(format!("packing files: {e}")))?
+            .map_err(|e| EngineError::Other(format!("packing files: {e}")))?;
+        let upload = UploadToContainerOptions {
+            path: "/".into(),
+            ..Default::default()
+        };
+        match docker
+            .upload_to_container(id, Some(upload), bollard::body_full(archive.into()))
+            .await
+        {
+            Ok(()) => Ok(()),
+            // The engine refuses to write into a read-only root filesystem,
+            // and says so only as a server error.
+            Err(_) if spec.options.read_only => Err(EngineError::BadRequest(
+                "files cannot be written into a container whose root filesystem is read_only"
+                    .into(),
+            )),
+            Err(e) => {
+                let targets: Vec<&str> = files.iter().map(|f| f.target.as_str()).collect();
+                Err(self.fail(e, &format!("files {}", targets.join(", "))).await)
+            }
+        }
+    }
+
+    /// What the engine fills in by itself, so a read-back spec leaves it out.
+    async fn engine_defaults(&self, docker: &Docker) -> EngineDefaults {
+        let info = docker.info().await.unwrap_or_default();
+        EngineDefaults {
+            logging_driver: info.logging_driver.unwrap_or_else(|| "json-file".into()),
+            runtime: info.default_runtime.unwrap_or_else(|| "runc".into()),
+            cgroupns: match info.cgroup_version.map(|v| v.to_string()).as_deref() {
+                Some("2") => "private".into(),
+                _ => "host".into(),
+            },
+        }
     }
 
     /// Why a start failed, with the cases people hit named plainly.
@@ -261,8 +310,9 @@ impl Engine {
             Ok(c) => c,
             Err(e) => return Err(self.fail(e, &format!("container {id}")).await),
         };
-        let config = c.config.unwrap_or_default();
-        let host = c.host_config.unwrap_or_default();
+        let defaults = self.engine_defaults(&docker).await;
+        let config = c.config.clone().unwrap_or_default();
+        let host = c.host_config.clone().unwrap_or_default();
         let image_name = config.image.clone().unwrap_or_default();
         // Keep only what differs from the image, as `docker run` was given it.
         let image = docker
@@ -275,6 +325,21 @@ impl Engine {
             .and_then(|i| i.env.clone())
             .unwrap_or_default();
         let image_cmd = image.as_ref().and_then(|i| i.cmd.clone());
+        let published: Vec<String> = host
+            .port_bindings
+            .as_ref()
+            .map(|b| b.keys().cloned().collect())
+            .unwrap_or_default();
+        let network_mode = host.network_mode.clone();
+        let options = read_options(
+            &c,
+            image.as_ref(),
+            network_mode
+                .as_deref()
+                .filter(|n| !n.is_empty() && *n != "default"),
+            &published,
+            &defaults,
+        );
         let image_entrypoint = image.as_ref().and_then(|i| i.entrypoint.clone());
         let image_workdir = image
             .as_ref()
@@ -385,22 +450,7 @@ impl Engine {
         let network = host
             .network_mode
             .filter(|n| !n.is_empty() && n != "default" && n != "bridge");
-        let gpus = host
-            .device_requests
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|d| {
-                let is_gpu = d
-                    .capabilities
-                    .unwrap_or_default()
-                    .iter()
-                    .flatten()
-                    .any(|c| c == "gpu");
-                is_gpu.then(|| match d.count {
-                    Some(-1) | None => GpuRequest::All("all".into()),
-                    Some(n) => GpuRequest::Count(n),
-                })
-            });
+        let (gpus, _) = read_device_requests(host.device_requests.clone().unwrap_or_default());
         let container_hostname = config.hostname.clone().unwrap_or_default();
         let short_id =
             c.id.as_deref()
@@ -436,7 +486,7 @@ impl Engine {
             interactive: config.open_stdin.unwrap_or_default(),
             auto_remove: host.auto_remove.unwrap_or_default(),
             start: true,
-            options: Default::default(),
+            options,
         })
     }
 
@@ -575,18 +625,23 @@ fn apply_extras(body: &mut ContainerCreateBody, spec: &ContainerSpec, extras: &C
             start_interval: None,
         });
     if let Some(network) = spec.network.as_ref().filter(|_| !extras.aliases.is_empty()) {
-        let mut endpoints = HashMap::new();
-        endpoints.insert(
-            network.clone(),
-            bollard::models::EndpointSettings {
-                aliases: Some(extras.aliases.clone()),
-                ..Default::default()
-            },
-        );
-        body.networking_config = Some(bollard::models::NetworkingConfig {
-            endpoints_config: Some(endpoints),
-        });
+        options::primary_endpoint(body, network).aliases = Some(extras.aliases.clone());
     }
+}
+
+/// Removes a container berth just made and could not finish; the error that
+/// stopped it is what the caller reports.
+async fn remove_quietly(docker: &Docker, id: &str) {
+    let _ = docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                link: false,
+            }),
+        )
+        .await;
 }
 
 fn host_range(p: &PortSpec) -> (u16, u16) {
@@ -696,6 +751,20 @@ pub fn validate(spec: &ContainerSpec) -> EngineResult<()> {
             return bad(format!("{k:?} is not an environment variable name"));
         }
     }
+    validate_options(&spec.options).map_err(EngineError::BadRequest)?;
+    if let Some(swap) = spec.options.memory_swap.filter(|s| *s > 0) {
+        match spec.memory_bytes {
+            None => {
+                return bad("memory_swap needs a memory limit too (memory_bytes)".into());
+            }
+            Some(m) if swap < m => {
+                return bad(format!(
+                    "memory_swap ({swap} bytes) is memory plus swap: it must be at least the memory limit ({m} bytes)"
+                ));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -720,8 +789,9 @@ fn parse_restart(restart: &str) -> EngineResult<(RestartPolicyNameEnum, Option<i
     }
 }
 
-/// The engine's create body for a validated spec.
-fn to_create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+/// The engine's create body for a validated spec, speaking API version
+/// `api`, and what that version could not carry.
+fn to_create_body(spec: &ContainerSpec, api: ApiVersion) -> (ContainerCreateBody, Vec<String>) {
     let mut port_bindings: HashMap<String, Option<Vec<EngineBinding>>> = HashMap::new();
     let mut exposed = Vec::new();
     for p in &spec.ports {
@@ -795,7 +865,7 @@ fn to_create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         auto_remove: spec.auto_remove.then_some(true),
         ..Default::default()
     };
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(spec.image.clone()),
         cmd: spec.cmd.clone(),
         entrypoint: spec.entrypoint.clone(),
@@ -810,7 +880,9 @@ fn to_create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         open_stdin: spec.interactive.then_some(true),
         host_config: Some(host_config),
         ..Default::default()
-    }
+    };
+    let warnings = apply_options(&mut body, &spec.options, spec.network.as_deref(), api);
+    (body, warnings)
 }
 
 #[cfg(test)]
@@ -967,7 +1039,7 @@ mod tests {
             gpus: Some(GpuRequest::All("all".into())),
             ..spec()
         };
-        let body = to_create_body(&s);
+        let (body, _) = to_create_body(&s, (1, 41));
         let host = body.host_config.expect("host config");
         let bindings = host.port_bindings.expect("bindings");
         assert_eq!(

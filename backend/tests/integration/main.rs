@@ -10,4 +10,5 @@ mod hardening;
 mod images;
 mod live;
 mod run;
+mod run_options;
 mod stacks;
