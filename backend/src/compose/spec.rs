@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use protocol::{ContainerSpec, MountKind, MountSpec, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL};
 use sha2::{Digest, Sha256};
 
-use super::model::{ComposeFile, Service};
+use super::model::{ComposeFile, NetworkAttachment, Service};
 use crate::engine::{
     CreateExtras, HealthSpec, CONFIG_FILES_LABEL, HASH_LABEL, NUMBER_LABEL, ONEOFF_LABEL,
     WORKING_DIR_LABEL,
@@ -220,4 +220,20 @@ pub fn enabled(service: &Service, profiles: &[String]) -> bool {
             .profiles
             .iter()
             .any(|p| profiles.contains(p) || profiles.iter().any(|q| q == "*"))
+}
+
+/// The network a service's container is created on: the highest
+/// `priority`, then the first by name (as compose picks it).
+pub fn primary_network(
+    networks: &BTreeMap<String, Vec<String>>,
+    attachments: &BTreeMap<String, NetworkAttachment>,
+) -> Option<String> {
+    let priority = |k: &String| attachments.get(k).map(|a| a.priority).unwrap_or(0);
+    let mut best: Option<&String> = None;
+    for key in networks.keys() {
+        if best.is_none_or(|b| priority(key) > priority(b)) {
+            best = Some(key);
+        }
+    }
+    best.cloned()
 }
