@@ -909,3 +909,87 @@ fn extends_is_taken() {
     );
     assert_eq!(f.services["a"].options.cap_add, strings(&["NET_ADMIN"]));
 }
+
+fn desired_of(f: &ComposeFile, service: &str) -> super::spec::Desired {
+    let ctx = super::spec::Context {
+        project: "demo",
+        file: f,
+        working_dir: "/srv/stacks/demo",
+    };
+    super::spec::desired(&ctx, &f.services[service], 1)
+}
+
+#[test]
+fn the_spec_carries_options_with_services_resolved_to_containers() {
+    let f = ok("services:\n  vpn:\n    image: x\n    container_name: tunnel\n  db:\n    image: x\n  app:\n    image: x\n    network_mode: service:vpn\n    pid: service:db\n    ipc: container:other\n    volumes_from: [db:ro, 'container:legacy']\n    links: ['db:database']\n    cap_add: [NET_ADMIN]\n", "");
+    let d = desired_of(&f, "app");
+    let o = &d.spec.options;
+    assert_eq!(d.spec.network.as_deref(), Some("container:tunnel"));
+    assert_eq!(o.pid.as_deref(), Some("container:demo-db-1"));
+    assert_eq!(o.ipc.as_deref(), Some("container:other"));
+    assert_eq!(o.volumes_from, strings(&["demo-db-1:ro", "legacy"]));
+    assert_eq!(o.links, strings(&["demo-db-1:database"]));
+    assert_eq!(o.cap_add, strings(&["NET_ADMIN"]));
+    let label = &d.spec.labels[super::spec::OPTIONS_LABEL];
+    let fields: Vec<&str> = label
+        .split(',')
+        .filter_map(|p| p.split_once('=').map(|(k, _)| k))
+        .collect();
+    assert_eq!(fields, ["cap_add", "ipc", "links", "pid", "volumes_from"]);
+    // A service without options still says so, to tell berth's containers apart.
+    assert_eq!(
+        desired_of(&f, "db").spec.labels[super::spec::OPTIONS_LABEL],
+        ""
+    );
+    // An option changes the container's hash and only its own label entry.
+    let g = ok("services:\n  vpn:\n    image: x\n    container_name: tunnel\n  db:\n    image: x\n  app:\n    image: x\n    network_mode: service:vpn\n    pid: service:db\n    ipc: container:other\n    volumes_from: [db:ro, 'container:legacy']\n    links: ['db:database']\n    cap_add: [SYS_ADMIN]\n", "");
+    let e = desired_of(&g, "app");
+    assert_ne!(d.hash, e.hash);
+    let entries = |l: &str| -> Vec<String> { l.split(',').map(String::from).collect() };
+    let (a, b) = (
+        entries(label),
+        entries(&e.spec.labels[super::spec::OPTIONS_LABEL]),
+    );
+    let changed: Vec<_> = a.iter().filter(|x| !b.contains(x)).collect();
+    assert_eq!(changed.len(), 1);
+    assert!(changed[0].starts_with("cap_add="));
+}
+
+#[test]
+fn the_primary_network_takes_the_fixed_addresses() {
+    let f = ok("services:\n  a:\n    image: x\n    networks:\n      back:\n        ipv4_address: 10.0.0.5\n      front:\n        priority: 5\n        ipv4_address: 172.16.238.10\n        ipv6_address: 2001:db8::10\n        mac_address: 02:42:ac:11:00:02\nnetworks:\n  front: {}\n  back: {}\n", "");
+    let d = desired_of(&f, "a");
+    assert_eq!(d.spec.network.as_deref(), Some("demo_front"));
+    assert_eq!(
+        d.spec.options.ipv4_address.as_deref(),
+        Some("172.16.238.10")
+    );
+    assert_eq!(d.spec.options.ipv6_address.as_deref(), Some("2001:db8::10"));
+    assert_eq!(
+        d.spec.options.mac_address.as_deref(),
+        Some("02:42:ac:11:00:02")
+    );
+    assert_eq!(d.extras.more_networks[0].0, "demo_back");
+    // Without priorities the first by name is primary, as before.
+    let g = ok("services:\n  a:\n    image: x\n    networks: [front, back]\nnetworks:\n  front: {}\n  back: {}\n", "");
+    assert_eq!(
+        desired_of(&g, "a").spec.network.as_deref(),
+        Some("demo_back")
+    );
+}
+
+#[test]
+fn secrets_content_stays_out_of_the_options_label() {
+    let mut o = protocol::ContainerOptions::default();
+    o.files.push(protocol::InjectedFile {
+        target: "/run/secrets/pw".into(),
+        content: b"hunter2".to_vec(),
+        uid: 0,
+        gid: 0,
+        mode: 0o400,
+    });
+    let a = super::spec::options_label(&o);
+    o.files[0].content = b"other".to_vec();
+    assert_eq!(super::spec::options_label(&o), a);
+    assert!(a.starts_with("files="));
+}
