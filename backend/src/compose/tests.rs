@@ -823,6 +823,10 @@ fn compose_level_keys() {
         "{warnings:?}"
     );
     assert!(
+        warnings.contains(&"post_start hooks are not run by berth yet"),
+        "{warnings:?}"
+    );
+    assert!(
         warnings.contains(&"pre_stop hooks are not run by berth yet"),
         "{warnings:?}"
     );

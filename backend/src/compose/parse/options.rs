@@ -902,8 +902,10 @@ impl Parser {
             }
             out.push(h);
         }
-        if !out.is_empty() && what == "pre_stop" {
-            self.warning(at(node), "pre_stop hooks are not run by berth yet");
+        // Running them needs an exec with user, privileges, working dir and
+        // environment, which berth's engine layer does not offer yet.
+        if !out.is_empty() {
+            self.warning(at(node), format!("{what} hooks are not run by berth yet"));
         }
         out
     }
