@@ -12,12 +12,12 @@ use axum::Extension;
 use protocol::{BuildContextState, Role, StackFile, StackFiles, StackUpload};
 use serde::Deserialize;
 
-use super::stacks::{stack_dir, stack_row};
 use super::{AppPath, Route};
 use crate::auth::policy::AuditTarget;
 use crate::auth::Access;
 use crate::compose::build;
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
+use crate::stacks::{row as stack_row, stack_dir};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);

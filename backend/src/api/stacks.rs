@@ -1,9 +1,6 @@
 //! Stacks: compose projects berth keeps the file of, and those other tools
 //! started, which can be adopted.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,9 +9,8 @@ use axum::Extension;
 use futures_util::StreamExt;
 use protocol::run_command::parse_run_command;
 use protocol::{
-    ComposeCheck, ComposeSnippet, ContainerState, DownOptions, FromCommand, Role, ServiceState,
-    StackDetail, StackInput, StackOrigin, StackPlan, StackProgress, StackRevision, StackSummary,
-    UpOptions,
+    ComposeCheck, ComposeSnippet, DownOptions, FromCommand, Role, StackDetail, StackInput,
+    StackPlan, StackProgress, StackRevision, StackSummary, UpOptions,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -23,18 +19,15 @@ use tokio::sync::mpsc;
 use super::{AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
-use crate::compose::interpolate::parse_env_file;
 use crate::compose::spec::{image_of, Context};
-use crate::compose::{self, apply, build, plan, ComposeFile};
+use crate::compose::{self, apply, build, plan};
 use crate::engine::{check_reference, Engine, Lifecycle, CONFIG_FILES_LABEL, WORKING_DIR_LABEL};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::store::StackRow;
+use crate::stacks::{self, RevisionDiff};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
 const OPERATOR: Access = Access::AtLeast(Role::Operator);
-/// The largest compose file or .env berth takes.
-const MAX_FILE: usize = 128 * 1024;
 
 pub fn routes() -> Vec<Route> {
     const S: &str = "/api/v1/endpoints/{ep}/stacks";
@@ -61,87 +54,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// Compose project names: lower-case letters, digits, `-` and `_`.
-fn check_stack_name(name: &str) -> AppResult<()> {
-    let ok = name.len() <= 63
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(format!(
-            "{name:?} is not a valid stack name: use lower-case letters, digits, '-' and '_', starting with a letter or digit"
-        )))
-    }
-}
-
-/// Where a berth stack's files live on the host; relative bind mounts are
-/// rooted here, and the compose CLI can be pointed at its compose.yaml.
-pub(super) fn stack_dir(state: &AppState, ep: &str, name: &str) -> PathBuf {
-    state.config.data_dir.join("stacks").join(ep).join(name)
-}
-
-fn absolute(path: PathBuf) -> String {
-    std::path::absolute(&path)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-async fn write_files(dir: &PathBuf, compose: &str, env: &str) -> AppResult<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    tokio::fs::write(dir.join("compose.yaml"), compose)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write compose.yaml: {e}")))?;
-    tokio::fs::write(dir.join(".env"), env)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write .env: {e}")))?;
-    Ok(())
-}
-
-fn check_sizes(input: &StackInput) -> AppResult<()> {
-    if input.compose.len() > MAX_FILE || input.env.len() > MAX_FILE {
-        return Err(AppError::PayloadTooLarge(format!(
-            "a compose file or .env may be at most {} KiB",
-            MAX_FILE / 1024
-        )));
-    }
-    Ok(())
-}
-
-/// Parses, or answers 400 with every issue (first one in the detail).
-fn parse_or_400(compose: &str, env: &str, dir: &str) -> AppResult<ComposeFile> {
-    compose::parse(compose, env, dir).map_err(|issues| {
-        let first = issues
-            .first()
-            .map(|i| format!("{}:{}: {}", i.line, i.column, i.message))
-            .unwrap_or_default();
-        let more = if issues.len() > 1 {
-            format!(" (and {} more)", issues.len() - 1)
-        } else {
-            String::new()
-        };
-        AppError::BadRequest(format!("the compose file is not valid: {first}{more}"))
-    })
-}
-
-fn profiles(env: &str) -> Vec<String> {
-    parse_env_file(env)
-        .ok()
-        .and_then(|v| v.get("COMPOSE_PROFILES").cloned())
-        .map(|p| {
-            p.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Reads an optional JSON body (empty means the default).
 fn optional_body<T: DeserializeOwned + Default>(body: &Bytes) -> AppResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -155,67 +67,7 @@ async fn list(
     State(state): State<AppState>,
     AppPath(ep): AppPath<String>,
 ) -> AppResult<AppJson<Vec<StackSummary>>> {
-    let engine = state.endpoints.get(&ep)?;
-    let rows = state.store.list_stacks(&ep).await?;
-    let mut projects = engine.projects().await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let containers = projects.remove(&row.name).unwrap_or_default();
-        let services_total = parse_or_400(&row.compose, &row.env, "/")
-            .map(|f| f.services.len())
-            .unwrap_or(0);
-        out.push(summary(
-            &row.name,
-            StackOrigin::Berth,
-            &containers,
-            services_total,
-            Some(row.updated_at),
-        ));
-    }
-    for (project, containers) in projects {
-        let mut services: Vec<&str> = containers.iter().map(|c| c.service.as_str()).collect();
-        services.sort();
-        services.dedup();
-        out.push(summary(
-            &project,
-            StackOrigin::External,
-            &containers,
-            services.len(),
-            None,
-        ));
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(AppJson(out))
-}
-
-fn summary(
-    name: &str,
-    origin: StackOrigin,
-    containers: &[crate::engine::ProjectContainer],
-    services_total: usize,
-    updated_at: Option<String>,
-) -> StackSummary {
-    let mut running: Vec<&str> = containers
-        .iter()
-        .filter(|c| c.state == ContainerState::Running)
-        .map(|c| c.service.as_str())
-        .collect();
-    running.sort();
-    running.dedup();
-    StackSummary {
-        name: name.to_string(),
-        origin,
-        services_total,
-        services_running: running.len(),
-        containers: containers.len(),
-        updated_at,
-        config_files: containers
-            .iter()
-            .find_map(|c| c.labels.get(CONFIG_FILES_LABEL).cloned()),
-        working_dir: containers
-            .iter()
-            .find_map(|c| c.labels.get(WORKING_DIR_LABEL).cloned()),
-    }
+    Ok(AppJson(stacks::list(&state, &ep).await?))
 }
 
 async fn validate(
@@ -223,22 +75,7 @@ async fn validate(
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<AppJson<ComposeCheck>> {
     let _ = ep;
-    check_sizes(&input)?;
-    let check = match compose::parse(&input.compose, &input.env, "/") {
-        Ok(file) => ComposeCheck {
-            ok: true,
-            errors: Vec::new(),
-            warnings: file.warnings.clone(),
-            services: file.start_order(),
-        },
-        Err(errors) => ComposeCheck {
-            ok: false,
-            errors,
-            warnings: Vec::new(),
-            services: Vec::new(),
-        },
-    };
-    Ok(AppJson(check))
+    Ok(AppJson(stacks::validate(&input)?))
 }
 
 async fn create(
@@ -247,129 +84,16 @@ async fn create(
     AppPath(ep): AppPath<String>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<Response> {
-    state.endpoints.get(&ep)?;
-    check_stack_name(&input.name)?;
-    check_sizes(&input)?;
-    let dir = stack_dir(&state, &ep, &input.name);
-    parse_or_400(&input.compose, &input.env, &absolute(dir.clone()))?;
-    if state
-        .endpoints
-        .get(&ep)?
-        .projects()
-        .await?
-        .contains_key(&input.name)
-    {
-        return Err(AppError::Conflict(format!(
-            "containers of a project named {} already exist; adopt that stack instead",
-            input.name
-        )));
-    }
-    let row = state
-        .store
-        .create_stack(&ep, &input.name, &input.compose, &input.env, &me.username)
-        .await?;
-    write_files(&dir, &row.compose, &row.env).await?;
-    let detail = detail_of(&state, &ep, &input.name).await?;
+    let detail = stacks::create(&state, &ep, &input, &me.username).await?;
     let target = Extension(AuditTarget(format!("stack {}", input.name)));
     Ok((StatusCode::CREATED, target, AppJson(detail)).into_response())
-}
-
-pub(super) async fn stack_row(state: &AppState, ep: &str, name: &str) -> AppResult<StackRow> {
-    check_stack_name(name)?;
-    state
-        .store
-        .stack(ep, name)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("berth has no stack {name} on endpoint {ep}")))
-}
-
-async fn detail_of(state: &AppState, ep: &str, name: &str) -> AppResult<StackDetail> {
-    let engine = state.endpoints.get(ep)?;
-    let row = state.store.stack(ep, name).await?;
-    let all = engine.list_containers(true).await?;
-    let mine: Vec<protocol::ContainerSummary> = all
-        .into_iter()
-        .filter(|c| c.project.as_deref() == Some(name))
-        .collect();
-    let config_files = mine
-        .iter()
-        .find_map(|c| c.labels.get(CONFIG_FILES_LABEL).cloned());
-    let Some(row) = row else {
-        if mine.is_empty() {
-            return Err(AppError::NotFound(format!(
-                "no stack {name} on endpoint {ep}"
-            )));
-        }
-        // An external stack: its services as the containers tell them.
-        let mut services: BTreeMap<String, ServiceState> = BTreeMap::new();
-        for c in &mine {
-            let s = c.service.clone().unwrap_or_default();
-            let e = services.entry(s.clone()).or_insert_with(|| ServiceState {
-                name: s,
-                image: c.image.clone(),
-                replicas: 0,
-                containers: Vec::new(),
-            });
-            e.replicas += 1;
-            e.containers.push(c.clone());
-        }
-        return Ok(StackDetail {
-            name: name.into(),
-            origin: StackOrigin::External,
-            compose: String::new(),
-            env: String::new(),
-            revision: 0,
-            updated_at: None,
-            updated_by: None,
-            services: services.into_values().collect(),
-            orphans: Vec::new(),
-            config_files,
-        });
-    };
-    let dir = absolute(stack_dir(state, ep, name));
-    let file = compose::parse(&row.compose, &row.env, &dir).unwrap_or_default();
-    let mut services = Vec::new();
-    for s in file.services.values() {
-        services.push(ServiceState {
-            name: s.name.clone(),
-            image: image_of(name, s),
-            replicas: s.replicas,
-            containers: mine
-                .iter()
-                .filter(|c| c.service.as_deref() == Some(s.name.as_str()))
-                .cloned()
-                .collect(),
-        });
-    }
-    let orphans = mine
-        .iter()
-        .filter(|c| {
-            c.service
-                .as_deref()
-                .is_none_or(|s| !file.services.contains_key(s))
-        })
-        .cloned()
-        .collect();
-    Ok(StackDetail {
-        name: name.into(),
-        origin: StackOrigin::Berth,
-        compose: row.compose,
-        env: row.env,
-        revision: row.revision,
-        updated_at: Some(row.updated_at),
-        updated_by: Some(row.updated_by),
-        services,
-        orphans,
-        config_files,
-    })
 }
 
 async fn get(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<StackDetail>> {
-    check_stack_name(&name)?;
-    Ok(AppJson(detail_of(&state, &ep, &name).await?))
+    Ok(AppJson(stacks::detail(&state, &ep, &name).await?))
 }
 
 async fn update(
@@ -378,16 +102,7 @@ async fn update(
     AppPath((ep, name)): AppPath<(String, String)>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<Response> {
-    let row = stack_row(&state, &ep, &name).await?;
-    check_sizes(&input)?;
-    let dir = stack_dir(&state, &ep, &name);
-    parse_or_400(&input.compose, &input.env, &absolute(dir.clone()))?;
-    state
-        .store
-        .save_revision(row.id, &input.compose, &input.env, &me.username)
-        .await?;
-    write_files(&dir, &input.compose, &input.env).await?;
-    let detail = detail_of(&state, &ep, &name).await?;
+    let detail = stacks::update(&state, &ep, &name, &input, &me.username).await?;
     Ok((
         Extension(AuditTarget(format!(
             "stack {name} revision {}",
@@ -409,7 +124,7 @@ async fn delete(
     AppPath((ep, name)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<DeleteQuery>,
 ) -> AppResult<Response> {
-    let row = stack_row(&state, &ep, &name).await?;
+    let row = stacks::row(&state, &ep, &name).await?;
     let engine = state.endpoints.get(&ep)?;
     let order = compose::parse(&row.compose, &row.env, "/")
         .map(|f| f.start_order())
@@ -420,37 +135,12 @@ async fn delete(
     drop(tx);
     let _ = drain.await;
     state.store.delete_stack(row.id).await?;
-    let _ = tokio::fs::remove_dir_all(stack_dir(&state, &ep, &name)).await;
+    let _ = tokio::fs::remove_dir_all(stacks::stack_dir(&state, &ep, &name)).await;
     Ok((
         StatusCode::NO_CONTENT,
         Extension(AuditTarget(format!("stack {name}"))),
     )
         .into_response())
-}
-
-/// The file to plan or deploy: the body's, a revision, or the latest saved.
-async fn source(
-    state: &AppState,
-    ep: &str,
-    name: &str,
-    body: Option<StackInput>,
-    revision: Option<i64>,
-) -> AppResult<(StackRow, String, String)> {
-    let row = stack_row(state, ep, name).await?;
-    if let Some(input) = body.filter(|b| !b.compose.is_empty()) {
-        check_sizes(&input)?;
-        return Ok((row, input.compose, input.env));
-    }
-    if let Some(n) = revision {
-        let rev = state
-            .store
-            .stack_revision(row.id, n)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("stack {name} has no revision {n}")))?;
-        return Ok((row, rev.compose, rev.env));
-    }
-    let (c, e) = (row.compose.clone(), row.env.clone());
-    Ok((row, c, e))
 }
 
 async fn plan_route(
@@ -459,18 +149,7 @@ async fn plan_route(
     body: Bytes,
 ) -> AppResult<AppJson<StackPlan>> {
     let input: StackInput = optional_body(&body)?;
-    let engine = state.endpoints.get(&ep)?;
-    let (_, compose_text, env) = source(&state, &ep, &name, Some(input), None).await?;
-    let dir = absolute(stack_dir(&state, &ep, &name));
-    let file = parse_or_400(&compose_text, &env, &dir)?;
-    let ctx = Context {
-        project: &name,
-        file: &file,
-        working_dir: &dir,
-    };
-    let services = plan::active_services(&file, &profiles(&env), &[]);
-    let full = plan::plan(&engine, &ctx, &services, true).await?;
-    Ok(AppJson(full.summary()))
+    Ok(AppJson(stacks::plan(&state, &ep, &name, input).await?))
 }
 
 /// Streams progress as JSON lines while `work` runs.
@@ -507,10 +186,14 @@ async fn up(
 ) -> AppResult<Response> {
     let opts: UpOptions = optional_body(&body)?;
     let engine = state.endpoints.get(&ep)?;
-    let (row, compose_text, env) = source(&state, &ep, &name, None, opts.revision).await?;
-    let dir_path = stack_dir(&state, &ep, &name);
-    let dir = absolute(dir_path.clone());
-    let file = parse_or_400(&compose_text, &env, &dir)?;
+    let stacks::Source {
+        row,
+        compose: compose_text,
+        env,
+    } = stacks::source(&state, &ep, &name, None, opts.revision).await?;
+    let dir_path = stacks::stack_dir(&state, &ep, &name);
+    let dir = stacks::working_dir(&state, &ep, &name);
+    let file = stacks::parse(&compose_text, &env, &dir)?;
     for s in &opts.services {
         if !file.services.contains_key(s) {
             return Err(AppError::BadRequest(format!(
@@ -520,14 +203,10 @@ async fn up(
     }
     if let Some(n) = opts.revision {
         // A rollback: the old revision becomes the newest.
-        state
-            .store
-            .save_revision(row.id, &compose_text, &env, &me.username)
-            .await?;
-        write_files(&dir_path, &compose_text, &env).await?;
+        stacks::save_revision(&state, &ep, &row, &compose_text, &env, &me.username).await?;
         tracing::info!(stack = %name, revision = n, "rolling back");
     }
-    let services = plan::active_services(&file, &profiles(&env), &opts.services);
+    let services = plan::active_services(&file, &stacks::profiles(&env), &opts.services);
     let to_build: Vec<String> = services
         .iter()
         .filter(|s| file.services.get(*s).is_some_and(|s| s.build.is_some()))
@@ -613,7 +292,7 @@ async fn down(
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: DownOptions = optional_body(&body)?;
-    check_stack_name(&name)?;
+    stacks::check_name(&name)?;
     let engine = state.endpoints.get(&ep)?;
     let order = match state.store.stack(&ep, &name).await? {
         Some(row) => compose::parse(&row.compose, &row.env, "/")
@@ -662,7 +341,7 @@ async fn restart(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    check_stack_name(&name)?;
+    stacks::check_name(&name)?;
     let engine = state.endpoints.get(&ep)?;
     each_container(&engine, &name, Lifecycle::Restart).await
 }
@@ -671,7 +350,7 @@ async fn stop(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    check_stack_name(&name)?;
+    stacks::check_name(&name)?;
     let engine = state.endpoints.get(&ep)?;
     each_container(&engine, &name, Lifecycle::Stop).await
 }
@@ -680,7 +359,7 @@ async fn start(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    check_stack_name(&name)?;
+    stacks::check_name(&name)?;
     let engine = state.endpoints.get(&ep)?;
     each_container(&engine, &name, Lifecycle::Start).await
 }
@@ -689,8 +368,7 @@ async fn revisions(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<Vec<StackRevision>>> {
-    let row = stack_row(&state, &ep, &name).await?;
-    Ok(AppJson(state.store.stack_revisions(row.id).await?))
+    Ok(AppJson(stacks::revisions(&state, &ep, &name).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -699,37 +377,14 @@ struct DiffQuery {
     to: i64,
 }
 
-#[derive(Debug, serde::Serialize)]
-struct DiffAnswer {
-    from: i64,
-    to: i64,
-    compose: String,
-    env: String,
-}
-
 async fn diff(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<DiffQuery>,
-) -> AppResult<AppJson<DiffAnswer>> {
-    let row = stack_row(&state, &ep, &name).await?;
-    let missing = |n: i64| AppError::NotFound(format!("stack {name} has no revision {n}"));
-    let a = state
-        .store
-        .stack_revision(row.id, q.from)
-        .await?
-        .ok_or_else(|| missing(q.from))?;
-    let b = state
-        .store
-        .stack_revision(row.id, q.to)
-        .await?
-        .ok_or_else(|| missing(q.to))?;
-    Ok(AppJson(DiffAnswer {
-        from: q.from,
-        to: q.to,
-        compose: compose::diff::unified(&a.compose, &b.compose),
-        env: compose::diff::unified(&a.env, &b.env),
-    }))
+) -> AppResult<AppJson<RevisionDiff>> {
+    Ok(AppJson(
+        stacks::diff(&state, &ep, &name, q.from, q.to).await?,
+    ))
 }
 
 async fn adopt(
@@ -738,9 +393,9 @@ async fn adopt(
     AppPath((ep, name)): AppPath<(String, String)>,
     body: Bytes,
 ) -> AppResult<Response> {
-    check_stack_name(&name)?;
+    stacks::check_name(&name)?;
     let input: StackInput = optional_body(&body)?;
-    check_sizes(&input)?;
+    stacks::check_sizes(&input)?;
     let engine = state.endpoints.get(&ep)?;
     if state.store.stack(&ep, &name).await?.is_some() {
         return Err(AppError::Conflict(format!(
@@ -777,7 +432,7 @@ async fn adopt(
             && first.starts_with('/');
         let text = if readable {
             match tokio::fs::metadata(&first).await {
-                Ok(m) if m.len() as usize <= MAX_FILE => {
+                Ok(m) if m.len() as usize <= stacks::MAX_FILE => {
                     tokio::fs::read_to_string(&first).await.ok()
                 }
                 _ => None,
@@ -806,14 +461,14 @@ async fn adopt(
         .find_map(|c| c.labels.get(WORKING_DIR_LABEL).cloned());
     let dir = working_dir
         .clone()
-        .unwrap_or_else(|| absolute(stack_dir(&state, &ep, &name)));
-    parse_or_400(&compose_text, &env, &dir)?;
+        .unwrap_or_else(|| stacks::working_dir(&state, &ep, &name));
+    stacks::parse(&compose_text, &env, &dir)?;
     state
         .store
         .create_stack(&ep, &name, &compose_text, &env, &me.username)
         .await?;
-    write_files(&stack_dir(&state, &ep, &name), &compose_text, &env).await?;
-    let detail = detail_of(&state, &ep, &name).await?;
+    stacks::write_files(&stacks::stack_dir(&state, &ep, &name), &compose_text, &env).await?;
+    let detail = stacks::detail(&state, &ep, &name).await?;
     Ok((
         StatusCode::CREATED,
         Extension(AuditTarget(format!("stack {name} adopted"))),
@@ -864,9 +519,9 @@ async fn pull(
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
     use protocol::images::{ImageRef, Progress};
-    let row = stack_row(&state, &ep, &name).await?;
+    let row = stacks::row(&state, &ep, &name).await?;
     let engine = state.endpoints.get(&ep)?;
-    let file = parse_or_400(&row.compose, &row.env, "/")?;
+    let file = stacks::parse(&row.compose, &row.env, "/")?;
     let mut images = Vec::new();
     for s in file.services.values() {
         if let Some(image) = &s.image {
