@@ -1,6 +1,8 @@
 //! Stacks: compose projects berth keeps the file of, and those other tools
 //! started, which can be adopted.
 
+use std::future::Future;
+
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -19,11 +21,10 @@ use tokio::sync::mpsc;
 use super::{AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
-use crate::compose::spec::{image_of, Context};
-use crate::compose::{self, apply, build, plan};
-use crate::engine::{check_reference, Engine, Lifecycle, CONFIG_FILES_LABEL, WORKING_DIR_LABEL};
+use crate::compose;
+use crate::engine::{check_reference, Lifecycle, CONFIG_FILES_LABEL, WORKING_DIR_LABEL};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::stacks::{self, RevisionDiff};
+use crate::stacks::{self, deploy, RevisionDiff};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -124,18 +125,7 @@ async fn delete(
     AppPath((ep, name)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<DeleteQuery>,
 ) -> AppResult<Response> {
-    let row = stacks::row(&state, &ep, &name).await?;
-    let engine = state.endpoints.get(&ep)?;
-    let order = compose::parse(&row.compose, &row.env, "/")
-        .map(|f| f.start_order())
-        .unwrap_or_default();
-    let (tx, mut rx) = mpsc::channel(64);
-    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    apply::down(&engine, &name, &order, q.volumes, &tx).await?;
-    drop(tx);
-    let _ = drain.await;
-    state.store.delete_stack(row.id).await?;
-    let _ = tokio::fs::remove_dir_all(stacks::stack_dir(&state, &ep, &name)).await;
+    deploy::delete(&state, &ep, &name, q.volumes).await?;
     Ok((
         StatusCode::NO_CONTENT,
         Extension(AuditTarget(format!("stack {name}"))),
@@ -152,13 +142,15 @@ async fn plan_route(
     Ok(AppJson(stacks::plan(&state, &ep, &name, input).await?))
 }
 
-/// Streams progress as JSON lines while `work` runs.
-fn progress_stream<F>(work: F) -> Response
+/// Streams progress as JSON lines while `work` runs (spawned: it goes on
+/// when the client stops reading, and its outcome is audited at the end).
+fn progress_stream<F, Fut>(work: F) -> Response
 where
-    F: FnOnce(mpsc::Sender<StackProgress>) -> tokio::task::JoinHandle<()>,
+    F: FnOnce(mpsc::Sender<StackProgress>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel::<StackProgress>(64);
-    let _handle = work(tx);
+    let _handle = tokio::spawn(work(tx));
     let items = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?;
         Some((item, rx))
@@ -185,105 +177,12 @@ async fn up(
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: UpOptions = optional_body(&body)?;
-    let engine = state.endpoints.get(&ep)?;
-    let stacks::Source {
-        row,
-        compose: compose_text,
-        env,
-    } = stacks::source(&state, &ep, &name, None, opts.revision).await?;
-    let dir_path = stacks::stack_dir(&state, &ep, &name);
-    let dir = stacks::working_dir(&state, &ep, &name);
-    let file = stacks::parse(&compose_text, &env, &dir)?;
-    for s in &opts.services {
-        if !file.services.contains_key(s) {
-            return Err(AppError::BadRequest(format!(
-                "the stack has no service {s}"
-            )));
-        }
-    }
-    if let Some(n) = opts.revision {
-        // A rollback: the old revision becomes the newest.
-        stacks::save_revision(&state, &ep, &row, &compose_text, &env, &me.username).await?;
-        tracing::info!(stack = %name, revision = n, "rolling back");
-    }
-    let services = plan::active_services(&file, &stacks::profiles(&env), &opts.services);
-    let to_build: Vec<String> = services
-        .iter()
-        .filter(|s| file.services.get(*s).is_some_and(|s| s.build.is_some()))
-        .cloned()
-        .collect();
-    for s in &to_build {
-        if let Some(b) = file.services.get(s).and_then(|s| s.build.as_ref()) {
-            build::inside(&dir_path, &b.context).map_err(AppError::BadRequest)?;
-        }
-    }
-    let logins = if to_build.is_empty() {
-        Vec::new()
-    } else {
-        state.store.registry_logins(&state.config.data_dir).await?
-    };
-    let remove_orphans = opts.remove_orphans && opts.services.is_empty();
-    // Without builds the plan is made now, so a bad request fails as a
-    // plain 4xx; with builds it has to wait for the new images.
-    let early_plan = if to_build.is_empty() {
-        let ctx = Context {
-            project: &name,
-            file: &file,
-            working_dir: &dir,
-        };
-        Some(plan::plan(&engine, &ctx, &services, remove_orphans).await?)
-    } else {
-        None
-    };
-    let ctx_name = name.clone();
+    let deployment = deploy::prepare(&state, &ep, &name, &opts, &me.username).await?;
     let target = Extension(AuditTarget(format!(
         "stack {name} revision {}",
-        row.revision
+        deployment.revision
     )));
-    let response = progress_stream(move |tx| {
-        tokio::spawn(async move {
-            for s in &to_build {
-                let Some(service) = file.services.get(s) else {
-                    continue;
-                };
-                let tag = image_of(&ctx_name, service);
-                if let Err(e) =
-                    build::build_service(&engine, &dir_path, service, &tag, logins.clone(), &tx)
-                        .await
-                {
-                    let _ = tx
-                        .send(StackProgress::Error {
-                            service: Some(s.clone()),
-                            message: e.to_string(),
-                        })
-                        .await;
-                    return;
-                }
-            }
-            let ctx = Context {
-                project: &ctx_name,
-                file: &file,
-                working_dir: &dir,
-            };
-            let full = match early_plan {
-                Some(p) => p,
-                None => match plan::plan(&engine, &ctx, &services, remove_orphans).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = tx
-                            .send(StackProgress::Error {
-                                service: None,
-                                message: e.to_string(),
-                            })
-                            .await;
-                        return;
-                    }
-                },
-            };
-            apply::up(&engine, &ctx, full, &tx).await;
-        })
-    });
-    Ok((target, response).into_response())
+    Ok((target, progress_stream(|tx| deployment.run(tx))).into_response())
 }
 
 async fn down(
@@ -292,48 +191,17 @@ async fn down(
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: DownOptions = optional_body(&body)?;
-    stacks::check_name(&name)?;
-    let engine = state.endpoints.get(&ep)?;
-    let order = match state.store.stack(&ep, &name).await? {
-        Some(row) => compose::parse(&row.compose, &row.env, "/")
-            .map(|f| f.start_order())
-            .unwrap_or_default(),
-        None if engine.projects().await?.contains_key(&name) => Vec::new(),
-        None => {
-            return Err(AppError::NotFound(format!(
-                "no stack {name} on endpoint {ep}"
-            )))
-        }
-    };
-    Ok(progress_stream(move |tx| {
-        tokio::spawn(async move {
-            match apply::down(&engine, &name, &order, opts.volumes, &tx).await {
-                Ok(changed) => {
-                    let _ = tx.send(StackProgress::Done { changed }).await;
-                }
-                Err(e) => {
-                    let _ = tx
-                        .send(StackProgress::Error {
-                            service: None,
-                            message: e.to_string(),
-                        })
-                        .await;
-                }
-            }
-        })
-    }))
+    let teardown = deploy::down(&state, &ep, &name, &opts).await?;
+    Ok(progress_stream(|tx| teardown.run(tx)))
 }
 
-async fn each_container(engine: &Engine, name: &str, action: Lifecycle) -> AppResult<Response> {
-    let state = engine.project_state(name).await?;
-    if state.containers.is_empty() {
-        return Err(AppError::NotFound(format!(
-            "stack {name} has no containers"
-        )));
-    }
-    for c in &state.containers {
-        engine.container_lifecycle(&c.id, action).await?;
-    }
+async fn each_container(
+    state: AppState,
+    ep: String,
+    name: String,
+    action: Lifecycle,
+) -> AppResult<Response> {
+    deploy::each_container(&state, &ep, &name, action).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -341,27 +209,21 @@ async fn restart(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    stacks::check_name(&name)?;
-    let engine = state.endpoints.get(&ep)?;
-    each_container(&engine, &name, Lifecycle::Restart).await
+    each_container(state, ep, name, Lifecycle::Restart).await
 }
 
 async fn stop(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    stacks::check_name(&name)?;
-    let engine = state.endpoints.get(&ep)?;
-    each_container(&engine, &name, Lifecycle::Stop).await
+    each_container(state, ep, name, Lifecycle::Stop).await
 }
 
 async fn start(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    stacks::check_name(&name)?;
-    let engine = state.endpoints.get(&ep)?;
-    each_container(&engine, &name, Lifecycle::Start).await
+    each_container(state, ep, name, Lifecycle::Start).await
 }
 
 async fn revisions(
@@ -518,65 +380,6 @@ async fn pull(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
-    use protocol::images::{ImageRef, Progress};
-    let row = stacks::row(&state, &ep, &name).await?;
-    let engine = state.endpoints.get(&ep)?;
-    let file = stacks::parse(&row.compose, &row.env, "/")?;
-    let mut images = Vec::new();
-    for s in file.services.values() {
-        if let Some(image) = &s.image {
-            let reference = ImageRef::parse(image).map_err(AppError::BadRequest)?;
-            let login = state
-                .store
-                .registry_login_for(&state.config.data_dir, &reference.registry_host())
-                .await?;
-            images.push((s.name.clone(), reference, login));
-        }
-    }
-    Ok(progress_stream(move |tx| {
-        tokio::spawn(async move {
-            let mut pulled = 0;
-            for (service, reference, login) in images {
-                let stream = match engine.pull_image(&reference, login).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = tx
-                            .send(StackProgress::Error {
-                                service: Some(service),
-                                message: e.to_string(),
-                            })
-                            .await;
-                        return;
-                    }
-                };
-                let mut stream = Box::pin(stream);
-                while let Some(p) = stream.next().await {
-                    let text = match p {
-                        Progress::Error { message, .. } => {
-                            let _ = tx
-                                .send(StackProgress::Error {
-                                    service: Some(service.clone()),
-                                    message,
-                                })
-                                .await;
-                            return;
-                        }
-                        Progress::Done { .. } => break,
-                        Progress::Layer { id, status, .. } => format!("{id}: {status}"),
-                        Progress::Log { text }
-                        | Progress::Status { text }
-                        | Progress::Step { text, .. } => text,
-                    };
-                    let _ = tx
-                        .send(StackProgress::Log {
-                            service: service.clone(),
-                            text,
-                        })
-                        .await;
-                }
-                pulled += 1;
-            }
-            let _ = tx.send(StackProgress::Done { changed: pulled }).await;
-        })
-    }))
+    let pull = deploy::pull(&state, &ep, &name).await?;
+    Ok(progress_stream(|tx| pull.run(tx)))
 }

@@ -19,6 +19,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::StackRow;
 use crate::AppState;
 
+pub mod deploy;
+
 /// The largest compose file or .env berth takes.
 pub const MAX_FILE: usize = 128 * 1024;
 
@@ -302,7 +304,7 @@ pub async fn update(
 }
 
 /// Stores a new revision of `row`'s stack and writes it into its folder.
-pub(crate) async fn save_revision(
+async fn save_revision(
     state: &AppState,
     ep: &str,
     row: &StackRow,
@@ -320,7 +322,7 @@ pub(crate) async fn save_revision(
 /// Every saved revision of a stack, newest first.
 pub async fn revisions(state: &AppState, ep: &str, name: &str) -> AppResult<Vec<StackRevision>> {
     let row = row(state, ep, name).await?;
-    Ok(state.store.stack_revisions(row.id).await?)
+    state.store.stack_revisions(row.id).await
 }
 
 /// What changed between two revisions of a stack, as unified diffs.
