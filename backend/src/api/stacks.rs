@@ -22,9 +22,9 @@ use super::{AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::compose;
-use crate::engine::{check_reference, Lifecycle, CONFIG_FILES_LABEL, WORKING_DIR_LABEL};
+use crate::engine::{check_reference, Lifecycle};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::stacks::{self, deploy, RevisionDiff};
+use crate::stacks::{self, adopt, deploy, RevisionDiff};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -257,80 +257,7 @@ async fn adopt(
 ) -> AppResult<Response> {
     stacks::check_name(&name)?;
     let input: StackInput = optional_body(&body)?;
-    stacks::check_sizes(&input)?;
-    let engine = state.endpoints.get(&ep)?;
-    if state.store.stack(&ep, &name).await?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "berth already manages stack {name}"
-        )));
-    }
-    let projects = engine.projects().await?;
-    let Some(containers) = projects.get(&name) else {
-        return Err(AppError::NotFound(format!(
-            "no containers of a project {name} on endpoint {ep}"
-        )));
-    };
-    let (compose_text, env) = if !input.compose.is_empty() {
-        (input.compose, input.env)
-    } else {
-        // The compose CLI labels its containers with the file it used; read
-        // it when berth can see it (same host), else ask for it.
-        let path = containers
-            .iter()
-            .find_map(|c| c.labels.get(CONFIG_FILES_LABEL).cloned())
-            .unwrap_or_default();
-        let mut first = path.split(',').next().unwrap_or("").to_string();
-        // docker-compose 1.x labels the file name relative to its working dir.
-        if !first.is_empty() && !first.starts_with('/') {
-            if let Some(dir) = containers
-                .iter()
-                .find_map(|c| c.labels.get(WORKING_DIR_LABEL).cloned())
-            {
-                first = format!("{}/{first}", dir.trim_end_matches('/'));
-            }
-        }
-        let readable = ep == crate::LOCAL_ENDPOINT
-            && (first.ends_with(".yml") || first.ends_with(".yaml"))
-            && first.starts_with('/');
-        let text = if readable {
-            match tokio::fs::metadata(&first).await {
-                Ok(m) if m.len() as usize <= stacks::MAX_FILE => {
-                    tokio::fs::read_to_string(&first).await.ok()
-                }
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let Some(text) = text else {
-            return Err(AppError::BadRequest(format!(
-                "berth cannot read this stack's compose file ({}); paste it in `compose`",
-                if first.is_empty() {
-                    "no file is named in its labels"
-                } else {
-                    first.as_str()
-                }
-            )));
-        };
-        let env_path = std::path::Path::new(&first).with_file_name(".env");
-        let env = tokio::fs::read_to_string(env_path)
-            .await
-            .unwrap_or_default();
-        (text, env)
-    };
-    let working_dir = containers
-        .iter()
-        .find_map(|c| c.labels.get(WORKING_DIR_LABEL).cloned());
-    let dir = working_dir
-        .clone()
-        .unwrap_or_else(|| stacks::working_dir(&state, &ep, &name));
-    stacks::parse(&compose_text, &env, &dir)?;
-    state
-        .store
-        .create_stack(&ep, &name, &compose_text, &env, &me.username)
-        .await?;
-    stacks::write_files(&stacks::stack_dir(&state, &ep, &name), &compose_text, &env).await?;
-    let detail = stacks::detail(&state, &ep, &name).await?;
+    let detail = adopt::adopt(&state, &ep, &name, input, &me.username).await?;
     Ok((
         StatusCode::CREATED,
         Extension(AuditTarget(format!("stack {name} adopted"))),

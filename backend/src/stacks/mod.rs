@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::StackRow;
 use crate::AppState;
 
+pub mod adopt;
 pub mod deploy;
 
 /// The largest compose file or .env berth takes.
@@ -72,7 +73,7 @@ fn absolute(path: PathBuf) -> String {
 
 /// Writes the stack's source into its folder, where the compose CLI (and
 /// berth's builds) can read it beside the other files.
-pub(crate) async fn write_files(dir: &Path, compose: &str, env: &str) -> AppResult<()> {
+async fn write_files(dir: &Path, compose: &str, env: &str) -> AppResult<()> {
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
