@@ -9,7 +9,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::StreamExt;
-use protocol::run_command::parse_run_command;
 use protocol::{
     ComposeCheck, ComposeSnippet, DownOptions, FromCommand, Role, StackDetail, StackInput,
     StackPlan, StackProgress, StackRevision, StackSummary, UpOptions,
@@ -21,10 +20,9 @@ use tokio::sync::mpsc;
 use super::{AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
-use crate::compose;
-use crate::engine::{check_reference, Lifecycle};
+use crate::engine::Lifecycle;
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::stacks::{self, adopt, deploy, RevisionDiff};
+use crate::stacks::{self, adopt, deploy, snippet, RevisionDiff};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -267,40 +265,14 @@ async fn adopt(
 }
 
 async fn from_run(AppJson(req): AppJson<FromCommand>) -> AppResult<AppJson<ComposeSnippet>> {
-    let spec = parse_run_command(&req.command).map_err(|e| AppError::BadRequest(e.message))?;
-    let service = spec
-        .name
-        .clone()
-        .or_else(|| {
-            spec.image
-                .rsplit('/')
-                .next()
-                .map(|i| i.split([':', '@']).next().unwrap_or("app").to_string())
-        })
-        .unwrap_or_else(|| "app".into());
-    Ok(AppJson(ComposeSnippet {
-        yaml: compose::emit::compose_file(&service, &spec),
-        service,
-    }))
+    Ok(AppJson(snippet::from_run(&req.command)?))
 }
 
 async fn container_compose(
     State(state): State<AppState>,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ComposeSnippet>> {
-    let engine = state.endpoints.get(&ep)?;
-    check_reference("container", &id)?;
-    let spec = engine.container_spec(&id).await?;
-    let service = spec
-        .labels
-        .get(protocol::COMPOSE_SERVICE_LABEL)
-        .cloned()
-        .or_else(|| spec.name.clone())
-        .unwrap_or_else(|| "app".into());
-    Ok(AppJson(ComposeSnippet {
-        yaml: compose::emit::compose_file(&service, &spec),
-        service,
-    }))
+    Ok(AppJson(snippet::from_container(&state, &ep, &id).await?))
 }
 
 async fn pull(

@@ -22,6 +22,7 @@ use crate::AppState;
 pub mod adopt;
 pub mod deploy;
 pub mod files;
+pub mod snippet;
 
 /// The largest compose file or .env berth takes.
 pub const MAX_FILE: usize = 128 * 1024;
