@@ -36,6 +36,7 @@ pub fn routes() -> Vec<Route> {
         Route::post(S, OPERATOR, "stack.create", "Save a new stack (compose file and .env); it is not started", create),
         Route::post("/api/v1/endpoints/{ep}/stacks/validate", VIEWER, "stack.validate", "Check a compose file; errors carry line and column", validate),
         Route::get(ONE, VIEWER, "stack.get", "A stack: its file, .env, services and containers", get),
+        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/config", VIEWER, "stack.config", "The stack's file as berth resolves it (interpolation, override file, include, extends, anchors), as `docker compose config` prints it, with its warnings", config),
         Route::put(ONE, OPERATOR, "stack.update", "Save a new revision of the file and .env", update),
         Route::delete(ONE, OPERATOR, "stack.delete", "Take the stack down and forget it (`volumes=true` also removes its volumes)", delete),
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/plan", VIEWER, "stack.plan", "What `up` would do (for the saved file, or the file in the body)", plan_route),
@@ -93,6 +94,13 @@ async fn get(
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<StackDetail>> {
     Ok(AppJson(stacks::detail(&state, &ep, &name).await?))
+}
+
+async fn config(
+    State(state): State<AppState>,
+    AppPath((ep, name)): AppPath<(String, String)>,
+) -> AppResult<AppJson<protocol::StackConfig>> {
+    Ok(AppJson(stacks::config(&state, &ep, &name).await?))
 }
 
 async fn update(

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::{check_name, parse, profiles, row, save_revision, source, stack_dir, working_dir};
 use crate::compose::spec::{image_of, Context};
-use crate::compose::{self, apply, build, plan, ComposeFile};
+use crate::compose::{apply, build, plan, ComposeFile};
 use crate::engine::{Engine, Lifecycle};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
@@ -29,6 +29,7 @@ pub struct Deployment {
     file: ComposeFile,
     folder: PathBuf,
     working_dir: String,
+    files_key: Vec<u8>,
     services: Vec<String>,
     to_build: Vec<String>,
     logins: Vec<RegistryLogin>,
@@ -81,6 +82,7 @@ pub async fn prepare(
         state.store.registry_logins(&state.config.data_dir).await?
     };
     let remove_orphans = opts.remove_orphans && opts.services.is_empty();
+    let files_key = super::files_key(state)?;
     // Without builds the plan is made now, so a bad request fails as a
     // plain 4xx; with builds it has to wait for the new images.
     let early_plan = if to_build.is_empty() {
@@ -88,6 +90,7 @@ pub async fn prepare(
             project: name,
             file: &file,
             working_dir: &dir,
+            files_key: &files_key,
         };
         Some(plan::plan(&engine, &ctx, &services, remove_orphans).await?)
     } else {
@@ -99,6 +102,7 @@ pub async fn prepare(
         file,
         folder,
         working_dir: dir,
+        files_key,
         services,
         to_build,
         logins,
@@ -136,6 +140,7 @@ impl Deployment {
             project: &self.project,
             file: &self.file,
             working_dir: &self.working_dir,
+            files_key: &self.files_key,
         };
         let full = match self.early_plan {
             Some(p) => p,
@@ -174,7 +179,7 @@ pub async fn down(
     check_name(name)?;
     let engine = state.endpoints.get(ep)?;
     let order = match state.store.stack(ep, name).await? {
-        Some(row) => start_order(&row.compose, &row.env),
+        Some(row) => start_order(&row.compose, &row.env, &super::working_dir(state, ep, name)),
         None if engine.projects().await?.contains_key(name) => Vec::new(),
         None => {
             return Err(AppError::NotFound(format!(
@@ -205,8 +210,8 @@ impl Teardown {
 
 /// The services in the order they start (and stop in reverse); empty when
 /// the file no longer parses, so down still removes what is there.
-fn start_order(compose_text: &str, env: &str) -> Vec<String> {
-    compose::parse(compose_text, env, "/")
+fn start_order(compose_text: &str, env: &str, dir: &str) -> Vec<String> {
+    super::parse_in_folder(compose_text, env, dir)
         .map(|f| f.start_order())
         .unwrap_or_default()
 }
@@ -215,7 +220,7 @@ fn start_order(compose_text: &str, env: &str) -> Vec<String> {
 pub async fn delete(state: &AppState, ep: &str, name: &str, volumes: bool) -> AppResult<()> {
     let row = row(state, ep, name).await?;
     let engine = state.endpoints.get(ep)?;
-    let order = start_order(&row.compose, &row.env);
+    let order = start_order(&row.compose, &row.env, &super::working_dir(state, ep, name));
     // Nobody watches this down's progress; the channel is drained so the
     // down never waits on it.
     let (tx, mut rx) = mpsc::channel(64);

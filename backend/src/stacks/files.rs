@@ -91,7 +91,7 @@ pub async fn list(state: &AppState, ep: &str, name: &str) -> AppResult<StackFile
     let dir = stack_dir(state, ep, name);
     let project_dir = dir.display().to_string();
     let builds: Vec<(String, crate::compose::model::Build)> =
-        crate::compose::parse(&row.compose, &row.env, &project_dir)
+        super::parse_in_folder(&row.compose, &row.env, &project_dir)
             .map(|file| {
                 file.services
                     .values()

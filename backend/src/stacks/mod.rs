@@ -88,9 +88,63 @@ async fn write_files(dir: &Path, compose: &str, env: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Parses a stack's file with everything it draws from the stack's
+/// folder (`include`, `extends`, `env_file`, secrets' files, the override
+/// file); `~` is berth's home.
+pub fn parse_in_folder(
+    compose: &str,
+    env: &str,
+    dir: &str,
+) -> Result<ComposeFile, Vec<protocol::ComposeIssue>> {
+    let home = std::env::var("HOME").ok();
+    compose::parse_source(&compose::Source {
+        compose,
+        env,
+        project_dir: dir,
+        read_files: true,
+        home,
+    })
+}
+
+/// The saved stack's file as berth resolves it (`docker compose config`),
+/// with the file's warnings; a file that does not parse is a 400 naming
+/// its first problem.
+pub async fn config(state: &AppState, ep: &str, name: &str) -> AppResult<protocol::StackConfig> {
+    let source = source(state, ep, name, None, None).await?;
+    let dir = working_dir(state, ep, name);
+    let file = parse(&source.compose, &source.env, &dir)?;
+    let home = std::env::var("HOME").ok();
+    let src = compose::Source {
+        compose: &source.compose,
+        env: &source.env,
+        project_dir: &dir,
+        read_files: true,
+        home,
+    };
+    let config = compose::config::resolved(&src).map_err(|issues| {
+        AppError::BadRequest(
+            issues
+                .first()
+                .map(|i| format!("{}:{}: {}", i.line, i.column, i.message))
+                .unwrap_or_default(),
+        )
+    })?;
+    Ok(protocol::StackConfig {
+        config,
+        warnings: file.warnings,
+    })
+}
+
+/// The key the contents of secrets and configs are digested with in
+/// container labels: derived from berth's secret key, never the key itself.
+pub fn files_key(state: &AppState) -> AppResult<Vec<u8>> {
+    let key = crate::store::registries::secret_key(&state.config.data_dir)?;
+    Ok(compose::spec::keyed_digest(&key, &[b"berth compose files"]).into_bytes())
+}
+
 /// Parses, or answers 400 with every issue (first one in the detail).
 pub fn parse(compose: &str, env: &str, dir: &str) -> AppResult<ComposeFile> {
-    compose::parse(compose, env, dir).map_err(|issues| {
+    parse_in_folder(compose, env, dir).map_err(|issues| {
         let first = issues
             .first()
             .map(|i| format!("{}:{}: {}", i.line, i.column, i.message))
@@ -376,10 +430,12 @@ pub async fn plan(
     let source = source(state, ep, name, Some(input), None).await?;
     let dir = working_dir(state, ep, name);
     let file = parse(&source.compose, &source.env, &dir)?;
+    let files_key = files_key(state)?;
     let ctx = Context {
         project: name,
         file: &file,
         working_dir: &dir,
+        files_key: &files_key,
     };
     let services = plan::active_services(&file, &profiles(&source.env), &[]);
     let full = plan::plan(&engine, &ctx, &services, true).await?;
@@ -435,7 +491,7 @@ pub async fn detail(state: &AppState, ep: &str, name: &str) -> AppResult<StackDe
     let dir = working_dir(state, ep, name);
     // A saved file that no longer parses (berth grew stricter) still shows
     // its containers, as orphans.
-    let file = compose::parse(&row.compose, &row.env, &dir).unwrap_or_default();
+    let file = parse_in_folder(&row.compose, &row.env, &dir).unwrap_or_default();
     let mut services = Vec::new();
     for s in file.services.values() {
         services.push(ServiceState {
