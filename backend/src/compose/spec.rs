@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::model::{ComposeFile, NetworkAttachment, Service};
 use crate::engine::{
-    CreateExtras, HealthSpec, CONFIG_FILES_LABEL, HASH_LABEL, NUMBER_LABEL, ONEOFF_LABEL,
-    WORKING_DIR_LABEL,
+    CreateExtras, HealthSpec, NetworkJoin, CONFIG_FILES_LABEL, HASH_LABEL, NUMBER_LABEL,
+    ONEOFF_LABEL, WORKING_DIR_LABEL,
 };
 
 /// Marks the healthcheck a container was made with, so a change to it alone
@@ -284,7 +284,7 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         hasher.update(serde_json::to_vec(&hashed).unwrap_or_default());
         hasher.update(files_digest.as_bytes());
         hasher.update(health_text.as_bytes());
-        hasher.update(format!("{primary:?}{networks:?}").as_bytes());
+        hasher.update(format!("{primary:?}{networks:?}{:?}", service.network_options).as_bytes());
         hasher
             .finalize()
             .iter()
@@ -316,10 +316,39 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         labels,
         ..spec_without_labels
     };
+    let attachment = |engine_name: &str| {
+        service
+            .networks
+            .keys()
+            .find(|k| network_name(ctx.project, ctx.file, k) == engine_name)
+            .and_then(|k| service.network_options.get(k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let primary_attachment = primary
+        .as_ref()
+        .map(|(n, _)| attachment(n))
+        .unwrap_or_default();
     let extras = CreateExtras {
         healthcheck,
         aliases: primary.map(|(_, a)| a).unwrap_or_default(),
-        more_networks: networks,
+        link_local_ips: primary_attachment.link_local_ips,
+        driver_opts: primary_attachment.driver_opts,
+        more_networks: networks
+            .into_iter()
+            .map(|(network, aliases)| {
+                let a = attachment(&network);
+                NetworkJoin {
+                    network,
+                    aliases,
+                    ipv4_address: a.ipv4_address,
+                    ipv6_address: a.ipv6_address,
+                    link_local_ips: a.link_local_ips,
+                    mac_address: a.mac_address,
+                    driver_opts: a.driver_opts,
+                }
+            })
+            .collect(),
     };
     Desired {
         service: service.name.clone(),

@@ -18,7 +18,7 @@ mod volumes;
 pub use events::EVENT_BUFFER;
 pub use exec::{ExecSession, DEFAULT_SHELL};
 pub use logs::LogQuery;
-pub use run::{CreateExtras, HealthSpec};
+pub use run::{CreateExtras, HealthSpec, NetworkJoin};
 pub use stacks::{
     ProjectContainer, ProjectIpam, ProjectIpamPool, ProjectNetwork, ProjectState, ProjectVolume,
     CONFIG_FILES_LABEL, HASH_LABEL, NETWORK_LABEL, NUMBER_LABEL, ONEOFF_LABEL, VOLUME_LABEL,

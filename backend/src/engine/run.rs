@@ -3,7 +3,7 @@
 //! asked), the create and start, and reading a spec back from a container
 //! so it can be duplicated or edited.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as BollardError;
 use bollard::models::{
@@ -86,16 +86,13 @@ impl Engine {
                 .map(|d| d.name)
                 .unwrap_or_default(),
         };
-        for (network, aliases) in &extras.more_networks {
+        for join in &extras.more_networks {
             let connect = bollard::models::NetworkConnectRequest {
                 container: created.id.clone(),
-                endpoint_config: Some(bollard::models::EndpointSettings {
-                    aliases: (!aliases.is_empty()).then(|| aliases.clone()),
-                    ..Default::default()
-                }),
+                endpoint_config: Some(join.endpoint()),
             };
-            if let Err(e) = docker.connect_network(network, connect).await {
-                let reason = self.fail(e, &format!("network {network}")).await;
+            if let Err(e) = docker.connect_network(&join.network, connect).await {
+                let reason = self.fail(e, &format!("network {}", join.network)).await;
                 remove_quietly(&docker, &created.id).await;
                 return Err(reason);
             }
@@ -605,8 +602,45 @@ pub struct CreateExtras {
     pub healthcheck: Option<HealthSpec>,
     /// Aliases on the primary network (`spec.network`).
     pub aliases: Vec<String>,
-    /// Further networks to join before start, with their aliases.
-    pub more_networks: Vec<(String, Vec<String>)>,
+    /// Link-local addresses and driver options on the primary network
+    /// (its fixed addresses are in the spec's options).
+    pub link_local_ips: Vec<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    /// Further networks to join before start.
+    pub more_networks: Vec<NetworkJoin>,
+}
+
+/// A network a container joins after it is made, and how.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkJoin {
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    pub mac_address: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+impl NetworkJoin {
+    fn endpoint(&self) -> bollard::models::EndpointSettings {
+        let ipam = (self.ipv4_address.is_some()
+            || self.ipv6_address.is_some()
+            || !self.link_local_ips.is_empty())
+        .then(|| bollard::models::EndpointIpamConfig {
+            ipv4_address: self.ipv4_address.clone(),
+            ipv6_address: self.ipv6_address.clone(),
+            link_local_ips: (!self.link_local_ips.is_empty()).then(|| self.link_local_ips.clone()),
+        });
+        bollard::models::EndpointSettings {
+            aliases: (!self.aliases.is_empty()).then(|| self.aliases.clone()),
+            ipam_config: ipam,
+            mac_address: self.mac_address.clone(),
+            driver_opts: (!self.driver_opts.is_empty())
+                .then(|| self.driver_opts.clone().into_iter().collect()),
+            ..Default::default()
+        }
+    }
 }
 
 /// A container healthcheck: `["CMD", ...]`, `["CMD-SHELL", "..."]` or
@@ -632,8 +666,21 @@ fn apply_extras(body: &mut ContainerCreateBody, spec: &ContainerSpec, extras: &C
             start_period: h.start_period_ns,
             start_interval: None,
         });
-    if let Some(network) = spec.network.as_ref().filter(|_| !extras.aliases.is_empty()) {
-        options::primary_endpoint(body, network).aliases = Some(extras.aliases.clone());
+    if let Some(network) = spec.network.as_ref() {
+        if !extras.aliases.is_empty() {
+            options::primary_endpoint(body, network).aliases = Some(extras.aliases.clone());
+        }
+        if !extras.link_local_ips.is_empty() {
+            let endpoint = options::primary_endpoint(body, network);
+            endpoint
+                .ipam_config
+                .get_or_insert_with(Default::default)
+                .link_local_ips = Some(extras.link_local_ips.clone());
+        }
+        if !extras.driver_opts.is_empty() {
+            options::primary_endpoint(body, network).driver_opts =
+                Some(extras.driver_opts.clone().into_iter().collect());
+        }
     }
 }
 

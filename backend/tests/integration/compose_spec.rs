@@ -544,3 +544,80 @@ async fn the_compose_cli_and_berth_agree_on_a_file_with_host_options() {
     assert_eq!(host.init, Some(true));
     assert_eq!(host.shm_size, Some(32 * 1024 * 1024));
 }
+
+#[tokio::test]
+async fn services_share_namespaces_volumes_and_join_networks_at_fixed_addresses() {
+    let (_app, admin) = TestApp::start_set_up().await;
+    let name = project_name("refs");
+    let _cleanup = ProjectCleanup(name.clone());
+    let subnet = 10 + (std::process::id() % 80) as u8;
+    let compose = format!(
+        r#"services:
+  db:
+    image: {TEST_IMAGE}
+    command: ["sleep", "3600"]
+    volumes: [data:/data]
+    networks:
+      front:
+      back:
+        ipv4_address: 10.252.{subnet}.20
+  side:
+    image: {TEST_IMAGE}
+    command: ["sleep", "3600"]
+    network_mode: service:db
+    pid: service:db
+    volumes_from: [db]
+volumes:
+  data:
+networks:
+  front:
+  back:
+    ipam:
+      config: [{{subnet: 10.252.{subnet}.0/24}}]
+"#
+    );
+    let r = admin
+        .post_json(S, &json!({"name": name, "compose": compose, "env": ""}))
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+    // `side` starts after `db`, which it names.
+    let lines = progress(&admin, &format!("{S}/{name}/up"), json!({})).await;
+    assert_done(&lines);
+    let docker = engine().await;
+    let db = docker
+        .inspect_container(&format!("{name}-db-1"), None)
+        .await
+        .expect("db");
+    let db_id = db.id.clone().unwrap_or_default();
+    let nets = db
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default();
+    let back = nets.get(&format!("{name}_back")).expect("joined back");
+    assert_eq!(
+        back.ip_address.as_deref(),
+        Some(format!("10.252.{subnet}.20").as_str())
+    );
+    assert!(nets.contains_key(&format!("{name}_front")), "{nets:?}");
+    let side = docker
+        .inspect_container(&format!("{name}-side-1"), None)
+        .await
+        .expect("side");
+    let host = side.host_config.expect("host");
+    for mode in [host.network_mode.clone(), host.pid_mode.clone()] {
+        let mode = mode.unwrap_or_default();
+        assert!(
+            mode == format!("container:{db_id}") || mode == format!("container:{name}-db-1"),
+            "{mode}"
+        );
+    }
+    assert_eq!(host.volumes_from, Some(vec![format!("{name}-db-1")]));
+    assert!(side.state.and_then(|s| s.running).unwrap_or(false));
+    let plan = plan_of(&admin, &name).await;
+    assert!(plan.unchanged, "{plan:?}");
+}

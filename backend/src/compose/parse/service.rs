@@ -1,7 +1,6 @@
 //! A compose service's keys -> [`Service`].
 
 use super::super::model::NetworkAttachment;
-use super::super::spec::primary_network;
 use super::*;
 
 pub(super) const SERVICE_KEYS: &[&str] = &[
@@ -701,34 +700,6 @@ impl Parser {
             }
         } else {
             self.issue(at(node), "networks must be a list or a mapping");
-        }
-        // The engine takes fixed addresses for the network a container is
-        // created on; on the others berth cannot set them yet.
-        let primary = primary_network(&out, attachments);
-        for (key, a) in attachments.iter() {
-            if Some(key) == primary.as_ref()
-                || (a.ipv4_address.is_none()
-                    && a.ipv6_address.is_none()
-                    && a.link_local_ips.is_empty()
-                    && a.mac_address.is_none()
-                    && a.driver_opts.is_empty())
-            {
-                continue;
-            }
-            let mark = node
-                .as_mapping()
-                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == key))
-                .map(|(k, _)| at_key(k))
-                .unwrap_or_else(|| at(node));
-            self.warning(mark, format!("fixed addresses, mac_address and driver_opts on network `{key}` are set by berth only on a service's primary network; here they are ignored"));
-        }
-        if let Some(a) = primary.as_ref().and_then(|p| attachments.get(p)) {
-            if !a.link_local_ips.is_empty() || !a.driver_opts.is_empty() {
-                self.warning(
-                    at(node),
-                    "link_local_ips and driver_opts of a service network are not set by berth yet",
-                );
-            }
         }
         out
     }
