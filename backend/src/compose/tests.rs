@@ -1024,3 +1024,19 @@ fn a_secret_is_in_no_label_and_its_change_is_seen() {
     assert_eq!(d1.spec.options.files[0].target, "/run/secrets/token");
     assert_eq!(d1.spec.options.files[0].content, b"hunter2");
 }
+
+#[test]
+fn scale_and_deploy_replicas_must_agree() {
+    let f = ok(
+        "services:\n  a:\n    image: x\n    scale: 2\n    deploy:\n      replicas: 2\n",
+        "",
+    );
+    assert_eq!(f.services["a"].replicas, 2);
+    assert_eq!(
+        err(
+            "services:\n  a:\n    image: x\n    scale: 2\n    deploy:\n      replicas: 3\n",
+            ""
+        ),
+        "4:12 service `a`: scale (2) and deploy.replicas (3) disagree; keep one"
+    );
+}

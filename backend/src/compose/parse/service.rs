@@ -202,6 +202,23 @@ impl Parser {
                 format!("service `{name}` needs an `image` or a `build`"),
             );
         }
+        let scale = map.get_node("scale").and_then(Node::as_scalar);
+        let replicas = map
+            .get_node("deploy")
+            .and_then(Node::as_mapping)
+            .and_then(|d| d.get_node("replicas"))
+            .and_then(Node::as_scalar);
+        if let (Some(a), Some(b)) = (scale, replicas) {
+            if a.text != b.text {
+                self.issue(
+                    a.mark,
+                    format!(
+                        "service `{name}`: scale ({}) and deploy.replicas ({}) disagree; keep one",
+                        a.text, b.text
+                    ),
+                );
+            }
+        }
         if s.container_name.is_some() && s.replicas > 1 {
             self.issue(
                 at(node),
