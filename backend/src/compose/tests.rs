@@ -1040,3 +1040,12 @@ fn scale_and_deploy_replicas_must_agree() {
         "4:12 service `a`: scale (2) and deploy.replicas (3) disagree; keep one"
     );
 }
+
+#[test]
+fn secrets_on_a_read_only_root_are_refused_before_the_deploy() {
+    let e = err("services:\n  a:\n    image: x\n    read_only: true\n    secrets: [s]\nsecrets:\n  s:\n    environment: S\n", "S=1\n");
+    assert!(
+        e.starts_with("4:16 service `a`: berth writes secrets"),
+        "{e}"
+    );
+}

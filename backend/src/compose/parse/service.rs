@@ -202,6 +202,16 @@ impl Parser {
                 format!("service `{name}` needs an `image` or a `build`"),
             );
         }
+        if s.options.read_only && !s.options.files.is_empty() {
+            let mark = map
+                .get_node("read_only")
+                .map(at)
+                .unwrap_or_else(|| at(node));
+            self.issue(
+                mark,
+                format!("service `{name}`: berth writes secrets and configs into the container before it starts, which `read_only: true` forbids; drop read_only, or bind-mount the file with `volumes`"),
+            );
+        }
         let scale = map.get_node("scale").and_then(Node::as_scalar);
         let replicas = map
             .get_node("deploy")
