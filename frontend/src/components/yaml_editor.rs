@@ -552,7 +552,11 @@ pub fn YamlEditor(
 /// One entry of the problem or warning list: a button that puts the cursor
 /// on the line, or plain text for the file as a whole. A warning says
 /// "Warning" in words, so colour is not the only sign.
-fn issue_item(issue: ComposeIssue, warning: bool, go_to: impl Fn(usize, usize) + 'static) -> AnyView {
+fn issue_item(
+    issue: ComposeIssue,
+    warning: bool,
+    go_to: impl Fn(usize, usize) + 'static,
+) -> AnyView {
     let text_line = if warning {
         format!("Warning: {}", issue_text(&issue))
     } else {
