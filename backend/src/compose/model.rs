@@ -104,6 +104,38 @@ pub struct Service {
     /// Everything else the service asks of the engine, secrets and configs
     /// included (as files written before start).
     pub options: ContainerOptions,
+    /// `pull_policy` as written: always, never, missing, build,
+    /// if_not_present, daily, weekly or every_<duration>.
+    pub pull_policy: Option<String>,
+    /// Commands run in the container after it starts (`post_start`) and
+    /// before it stops (`pre_stop`).
+    pub post_start: Vec<Hook>,
+    pub pre_stop: Vec<Hook>,
+    /// Per network key: the static addresses and settings of that
+    /// attachment (`networks: {front: {ipv4_address: ...}}`).
+    pub network_options: BTreeMap<String, NetworkAttachment>,
+}
+
+/// A command a service runs inside its container at a point of its life.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hook {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// How a service attaches to one network, beyond its aliases.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkAttachment {
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    pub mac_address: Option<String>,
+    /// Higher first: the highest is the primary network.
+    pub priority: i64,
+    pub driver_opts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -8,7 +8,7 @@ use protocol::{
 };
 
 use super::model::ComposeFile;
-use super::spec::{self, desired, Context, Desired, HEALTHCHECK_LABEL};
+use super::spec::{self, desired, Context, Desired, HEALTHCHECK_LABEL, OPTIONS_LABEL};
 use crate::engine::{
     Engine, EngineError, EngineResult, ProjectContainer, ProjectState, HASH_LABEL,
 };
@@ -363,7 +363,85 @@ async fn differences(
     if have.memory_bytes != w.memory_bytes || have.nano_cpus != w.nano_cpus {
         reasons.push("resources".into());
     }
+    for key in option_differences(old, &have.options, w) {
+        if !reasons.contains(&key) {
+            reasons.push(key);
+        }
+    }
     Ok(reasons)
+}
+
+/// The compose keys whose options differ. A container berth made carries
+/// a hash per option (`berth.options`); one without it (the compose CLI's,
+/// or berth's from before options) is read back, and only the options the file sets are compared, since the
+/// engine reports its defaults for the rest.
+fn option_differences(
+    old: &ProjectContainer,
+    have: &protocol::ContainerOptions,
+    want: &ContainerSpec,
+) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |field: &str| {
+        let key = compose_key(field).to_string();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    };
+    if old.labels.contains_key(OPTIONS_LABEL) {
+        let parse = |text: Option<&String>| -> BTreeMap<String, String> {
+            text.map(|t| {
+                t.split(',')
+                    .filter_map(|p| p.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let was = parse(old.labels.get(OPTIONS_LABEL));
+        let now = parse(want.labels.get(OPTIONS_LABEL));
+        for field in was.keys().chain(now.keys()) {
+            if was.get(field) != now.get(field) {
+                add(field);
+            }
+        }
+    } else {
+        let (Ok(serde_json::Value::Object(have)), Ok(serde_json::Value::Object(wanted))) = (
+            serde_json::to_value(have),
+            serde_json::to_value(&want.options),
+        ) else {
+            return keys;
+        };
+        for (field, value) in &wanted {
+            // Files are written into the container, not read back.
+            if field != "files" && have.get(field) != Some(value) {
+                add(field);
+            }
+        }
+    }
+    keys
+}
+
+/// The compose key a [`protocol::ContainerOptions`] field comes from.
+fn compose_key(field: &str) -> &str {
+    match field {
+        "cgroupns" => "cgroup",
+        "stop_timeout" => "stop_grace_period",
+        "log_driver" | "log_opts" => "logging",
+        "cpuset_cpus" | "cpuset_mems" => "cpuset",
+        "memory_reservation" => "mem_reservation",
+        "memory_swap" => "memswap_limit",
+        "memory_swappiness" => "mem_swappiness",
+        "device_requests" => "gpus",
+        "files" => "secrets/configs",
+        "ipv4_address" | "ipv6_address" => "networks",
+        f if f.starts_with("blkio_")
+            || f.starts_with("device_read_")
+            || f.starts_with("device_write_") =>
+        {
+            "blkio_config"
+        }
+        f => f,
+    }
 }
 
 /// A port as compared: host IP ("" for all), host port, range end, container port, protocol.
@@ -390,4 +468,80 @@ fn normalized_ports(ports: &[PortSpec]) -> Vec<PortKey> {
     v.sort();
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::ContainerOptions;
+
+    fn container(labels: &[(&str, &str)]) -> ProjectContainer {
+        ProjectContainer {
+            id: "id".into(),
+            name: "demo-a-1".into(),
+            service: "a".into(),
+            number: 1,
+            state: ContainerState::Running,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn wanted(options: ContainerOptions) -> ContainerSpec {
+        let label = spec::options_label(&options);
+        ContainerSpec {
+            image: "x".into(),
+            labels: [(OPTIONS_LABEL.to_string(), label)].into(),
+            options,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_changed_option_is_named_by_its_compose_key() {
+        let before = ContainerOptions {
+            cap_add: vec!["NET_ADMIN".into()],
+            log_driver: Some("local".into()),
+            ..Default::default()
+        };
+        let old = container(&[(OPTIONS_LABEL, &spec::options_label(&before))]);
+        let after = ContainerOptions {
+            cap_add: vec!["NET_ADMIN".into()],
+            log_driver: Some("json-file".into()),
+            stop_timeout: Some(30),
+            ..Default::default()
+        };
+        let reasons = option_differences(&old, &ContainerOptions::default(), &wanted(after));
+        assert_eq!(reasons, ["logging", "stop_grace_period"]);
+        // Dropping an option is a change too.
+        let reasons = option_differences(&old, &before, &wanted(ContainerOptions::default()));
+        assert_eq!(reasons, ["cap_add", "logging"]);
+    }
+
+    #[test]
+    fn a_container_without_the_label_is_compared_on_what_the_file_sets() {
+        let old = container(&[(HASH_LABEL, "cli")]);
+        let have = ContainerOptions {
+            cap_add: vec!["NET_ADMIN".into()],
+            // The engine reports its defaults for what the file leaves out.
+            shm_size: Some(64 << 20),
+            ..Default::default()
+        };
+        let same = ContainerOptions {
+            cap_add: vec!["NET_ADMIN".into()],
+            ..Default::default()
+        };
+        assert!(option_differences(&old, &have, &wanted(same)).is_empty());
+        let more = ContainerOptions {
+            cap_add: vec!["NET_ADMIN".into()],
+            memory_swappiness: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            option_differences(&old, &have, &wanted(more)),
+            ["mem_swappiness"]
+        );
+    }
 }

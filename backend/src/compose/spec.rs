@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use protocol::{ContainerSpec, MountKind, MountSpec, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL};
+use protocol::{
+    ContainerOptions, ContainerSpec, MountKind, MountSpec, COMPOSE_PROJECT_LABEL,
+    COMPOSE_SERVICE_LABEL,
+};
 use sha2::{Digest, Sha256};
 
-use super::model::{ComposeFile, Service};
+use super::model::{ComposeFile, NetworkAttachment, Service};
 use crate::engine::{
     CreateExtras, HealthSpec, CONFIG_FILES_LABEL, HASH_LABEL, NUMBER_LABEL, ONEOFF_LABEL,
     WORKING_DIR_LABEL,
@@ -15,6 +18,10 @@ use crate::engine::{
 /// Marks the healthcheck a container was made with, so a change to it alone
 /// is seen as a reason to recreate.
 pub const HEALTHCHECK_LABEL: &str = "berth.healthcheck";
+
+/// A short hash per option a container was made with (`cap_add=1a2b3c4d,...`),
+/// so the plan can name the key that changed.
+pub const OPTIONS_LABEL: &str = "berth.options";
 
 /// One container a service wants.
 #[derive(Debug, Clone)]
@@ -67,16 +74,88 @@ pub fn service_networks(
     if service.networks.is_empty() {
         return vec![(default_network(project), vec![service.name.clone()])];
     }
-    service
-        .networks
-        .iter()
-        .map(|(key, aliases)| {
+    let primary = primary_network(&service.networks, &service.network_options);
+    let mut keys: Vec<&String> = service.networks.keys().collect();
+    keys.sort_by_key(|k| Some(*k) != primary.as_ref());
+    keys.into_iter()
+        .map(|key| {
             // Every container answers to its service name, as in compose.
             let mut all = vec![service.name.clone()];
-            all.extend(aliases.iter().cloned());
+            all.extend(service.networks[key].iter().cloned());
             (network_name(project, file, key), all)
         })
         .collect()
+}
+
+/// The container that `service:<name>` stands for: that service's first.
+pub fn first_container(project: &str, file: &ComposeFile, service: &str) -> String {
+    file.services
+        .get(service)
+        .and_then(|s| s.container_name.clone())
+        .unwrap_or_else(|| format!("{project}-{service}-1"))
+}
+
+/// `service:<name>...` -> `<prefix><container>...`; anything else as it is.
+fn resolve(ctx: &Context<'_>, value: &str, prefix: &str) -> String {
+    match value.strip_prefix("service:") {
+        Some(rest) => {
+            let (name, tail) = match rest.split_once(':') {
+                Some((n, t)) => (n, format!(":{t}")),
+                None => (rest, String::new()),
+            };
+            format!(
+                "{prefix}{}{tail}",
+                first_container(ctx.project, ctx.file, name)
+            )
+        }
+        None => value.to_string(),
+    }
+}
+
+/// The service's options as the engine takes them: other services named by
+/// their first container, and the primary network's fixed addresses.
+fn engine_options(ctx: &Context<'_>, service: &Service) -> ContainerOptions {
+    let mut o = service.options.clone();
+    o.volumes_from = o
+        .volumes_from
+        .iter()
+        .map(|v| match v.strip_prefix("container:") {
+            Some(c) => c.to_string(),
+            None => resolve(ctx, v, ""),
+        })
+        .collect();
+    o.links = o.links.iter().map(|l| resolve(ctx, l, "")).collect();
+    o.pid = o.pid.map(|p| resolve(ctx, &p, "container:"));
+    o.ipc = o.ipc.map(|p| resolve(ctx, &p, "container:"));
+    if service.network_mode.is_none() {
+        let primary = primary_network(&service.networks, &service.network_options);
+        if let Some(a) = primary.and_then(|p| service.network_options.get(&p)) {
+            o.ipv4_address = a.ipv4_address.clone();
+            o.ipv6_address = a.ipv6_address.clone();
+            if o.mac_address.is_none() {
+                o.mac_address = a.mac_address.clone();
+            }
+        }
+    }
+    o
+}
+
+/// `field=hash,...` for every option that is set, by field name.
+pub fn options_label(options: &ContainerOptions) -> String {
+    // Labels are readable by anyone who can inspect the container: a secret's
+    // content stays out, its place and mode are enough to name the key.
+    let mut options = options.clone();
+    for f in &mut options.files {
+        f.content.clear();
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&options) else {
+        return String::new();
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", short_hash(&v.to_string())))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub struct Context<'a> {
@@ -121,7 +200,8 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         mounts,
         network: service
             .network_mode
-            .clone()
+            .as_deref()
+            .map(|m| resolve(ctx, m, "container:"))
             .or_else(|| primary.as_ref().map(|(n, _)| n.clone())),
         restart: service.restart.clone(),
         labels: labels.clone(),
@@ -135,7 +215,7 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         interactive: service.stdin_open,
         auto_remove: false,
         start: true,
-        options: Default::default(),
+        options: engine_options(ctx, service),
     };
     let healthcheck = service.healthcheck.as_ref().map(health_spec);
     let health_text = service
@@ -167,6 +247,11 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
     if !health_text.is_empty() {
         labels.insert(HEALTHCHECK_LABEL.into(), short_hash(&health_text));
     }
+    // Always set, empty too: it tells berth's containers from the CLI's.
+    labels.insert(
+        OPTIONS_LABEL.into(),
+        options_label(&spec_without_labels.options),
+    );
     let spec = ContainerSpec {
         labels,
         ..spec_without_labels
@@ -220,4 +305,20 @@ pub fn enabled(service: &Service, profiles: &[String]) -> bool {
             .profiles
             .iter()
             .any(|p| profiles.contains(p) || profiles.iter().any(|q| q == "*"))
+}
+
+/// The network a service's container is created on: the highest
+/// `priority`, then the first by name (as compose picks it).
+pub fn primary_network(
+    networks: &BTreeMap<String, Vec<String>>,
+    attachments: &BTreeMap<String, NetworkAttachment>,
+) -> Option<String> {
+    let priority = |k: &String| attachments.get(k).map(|a| a.priority).unwrap_or(0);
+    let mut best: Option<&String> = None;
+    for key in networks.keys() {
+        if best.is_none_or(|b| priority(key) > priority(b)) {
+            best = Some(key);
+        }
+    }
+    best.cloned()
 }

@@ -182,6 +182,14 @@ impl Engine {
                     "container {name} could not start: a host port it publishes is already in use by another program"
                 ));
             }
+            // An engine that itself runs confined (in a container, rootless)
+            // cannot grant what privileged or added capabilities ask.
+            if message.contains("operation not permitted") && message.contains("caps") {
+                return EngineError::BadRequest(format!(
+                    "container {name} could not start: this engine is not allowed to grant \
+                     the capabilities it asks for (privileged, cap_add)"
+                ));
+            }
             if message.contains("executable file not found")
                 || message.contains("no such file or directory")
             {

@@ -340,8 +340,8 @@ async fn a_docker_run_line_creates_the_container() {
 
     for (bad, word) in [
         (
-            format!("docker run --privileged {TEST_IMAGE}"),
-            "--privileged",
+            format!("docker run --cidfile /tmp/id {TEST_IMAGE}"),
+            "--cidfile",
         ),
         ("docker run -p 99999:80 busybox".to_string(), "99999"),
         ("docker run --name web".to_string(), "image"),

@@ -1,5 +1,7 @@
 //! A compose service's keys -> [`Service`].
 
+use super::super::model::NetworkAttachment;
+use super::super::spec::primary_network;
 use super::*;
 
 pub(super) const SERVICE_KEYS: &[&str] = &[
@@ -31,8 +33,6 @@ pub(super) const SERVICE_KEYS: &[&str] = &[
     "stop_grace_period",
     "secrets",
     "configs",
-];
-pub(super) const SERVICE_UNSUPPORTED: &[&str] = &[
     "privileged",
     "cap_add",
     "cap_drop",
@@ -80,6 +80,19 @@ pub(super) const SERVICE_UNSUPPORTED: &[&str] = &[
     "pre_stop",
     "storage_opt",
     "device_cgroup_rules",
+    "uts",
+    "cgroup",
+    "dns_opt",
+    "oom_kill_disable",
+    "pids_limit",
+    "mem_swappiness",
+    "cpu_quota",
+    "cpu_period",
+    "cpu_rt_runtime",
+    "cpu_rt_period",
+    "cpu_count",
+    "cpu_percent",
+    "credential_spec",
 ];
 
 impl Parser {
@@ -93,7 +106,7 @@ impl Parser {
         let Some(map) = self.map(node, &what) else {
             return s;
         };
-        self.check_keys(map, SERVICE_KEYS, SERVICE_UNSUPPORTED, &what);
+        self.check_keys(map, SERVICE_KEYS, &[], &what);
         let mut env_from_file = BTreeMap::new();
         for (k, v) in map.iter() {
             match k.as_str() {
@@ -104,21 +117,28 @@ impl Parser {
                 "environment" => s.environment = self.key_values(v, "environment"),
                 "env_file" => self.env_files(v, &mut env_from_file),
                 "ports" => s.ports = self.ports(v),
-                "expose" => {}
                 "volumes" => {
                     s.volumes = self.service_volumes(v, file);
                     s.options
                         .tmpfs
                         .extend(std::mem::take(&mut self.tmpfs_mounts));
                 }
-                "networks" => s.networks = self.service_networks(v, file),
+                "networks" => s.networks = self.service_networks(v, file, &mut s.network_options),
                 "network_mode" => {
                     let mode = self.string(v, "network_mode");
                     match mode.as_deref() {
                         Some("host" | "none" | "bridge") => s.network_mode = mode,
+                        Some(other)
+                            if other
+                                .strip_prefix("service:")
+                                .or_else(|| other.strip_prefix("container:"))
+                                .is_some_and(valid_name) =>
+                        {
+                            s.network_mode = mode
+                        }
                         Some(other) => self.issue(
                             at(v),
-                            format!("network_mode `{other}`: berth takes host, none or bridge"),
+                            format!("network_mode `{other}`: berth takes host, none, bridge, service:NAME or container:NAME"),
                         ),
                         None => {}
                     }
@@ -132,7 +152,11 @@ impl Parser {
                         }
                     }
                 }
-                "labels" => s.labels = self.key_values(v, "labels"),
+                // Over whatever a `labels_file` gave, whichever came first.
+                "labels" => {
+                    let labels = self.key_values(v, "labels");
+                    s.labels.extend(labels);
+                }
                 "healthcheck" => s.healthcheck = self.healthcheck(v),
                 "working_dir" => s.working_dir = self.string(v, "working_dir"),
                 "user" => s.user = self.string(v, "user"),
@@ -161,6 +185,12 @@ impl Parser {
         }
         for (k, v) in env_from_file {
             s.environment.entry(k).or_insert(v);
+        }
+        // A service that joins another's volumes or namespaces starts after
+        // it, as compose orders them; `check_dependencies` then reports a
+        // name the file does not define.
+        for other in options::referenced_services(&s) {
+            s.depends_on.entry(other).or_insert(Condition::Started);
         }
         // A key whose value failed already has its own issue.
         if s.image.is_none()
@@ -610,6 +640,7 @@ impl Parser {
         &mut self,
         node: &Node,
         file: &ComposeFile,
+        attachments: &mut BTreeMap<String, NetworkAttachment>,
     ) -> BTreeMap<String, Vec<String>> {
         let mut out = BTreeMap::new();
         let check = |p: &mut Parser, key: &str, at_: Mark| {
@@ -640,18 +671,28 @@ impl Parser {
                 if let Some(m) = v.as_mapping() {
                     self.check_keys(
                         m,
-                        &["aliases", "priority"],
                         &[
+                            "aliases",
+                            "priority",
                             "ipv4_address",
                             "ipv6_address",
                             "link_local_ips",
                             "mac_address",
                             "driver_opts",
+                            "gw_priority",
+                            "interface_name",
                         ],
+                        &[],
                         "a service network",
                     );
                     if let Some(a) = m.get_node("aliases") {
-                        aliases = self.string_list(a, "aliases");
+                        if !self.too_many(a, "aliases") {
+                            aliases = self.string_list(a, "aliases");
+                        }
+                    }
+                    let attachment = self.network_attachment(m);
+                    if attachment != NetworkAttachment::default() {
+                        attachments.insert(k.as_str().to_string(), attachment);
                     }
                 } else if !is_null(v) {
                     self.issue(at(v), "a service network takes `aliases` or nothing");
@@ -661,7 +702,85 @@ impl Parser {
         } else {
             self.issue(at(node), "networks must be a list or a mapping");
         }
+        // The engine takes fixed addresses for the network a container is
+        // created on; on the others berth cannot set them yet.
+        let primary = primary_network(&out, attachments);
+        for (key, a) in attachments.iter() {
+            if Some(key) == primary.as_ref()
+                || (a.ipv4_address.is_none()
+                    && a.ipv6_address.is_none()
+                    && a.link_local_ips.is_empty()
+                    && a.mac_address.is_none()
+                    && a.driver_opts.is_empty())
+            {
+                continue;
+            }
+            let mark = node
+                .as_mapping()
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == key))
+                .map(|(k, _)| at_key(k))
+                .unwrap_or_else(|| at(node));
+            self.warning(mark, format!("fixed addresses, mac_address and driver_opts on network `{key}` are set by berth only on a service's primary network; here they are ignored"));
+        }
+        if let Some(a) = primary.as_ref().and_then(|p| attachments.get(p)) {
+            if !a.link_local_ips.is_empty() || !a.driver_opts.is_empty() {
+                self.warning(
+                    at(node),
+                    "link_local_ips and driver_opts of a service network are not set by berth yet",
+                );
+            }
+        }
         out
+    }
+
+    fn network_attachment(&mut self, m: &Mapping) -> NetworkAttachment {
+        let mut a = NetworkAttachment::default();
+        for (k, v) in m.iter() {
+            match k.as_str() {
+                "ipv4_address" => {
+                    a.ipv4_address = self.ip(v, "ipv4_address", |ip| ip.is_ipv4());
+                }
+                "ipv6_address" => {
+                    a.ipv6_address = self.ip(v, "ipv6_address", |ip| ip.is_ipv6());
+                }
+                "link_local_ips" if !self.too_many(v, "link_local_ips") => {
+                    a.link_local_ips = self.string_list(v, "link_local_ips");
+                }
+                "mac_address" => a.mac_address = self.string(v, "mac_address"),
+                "priority" => a.priority = self.integer(v, "priority").unwrap_or(0),
+                "driver_opts" if !self.too_many(v, "driver_opts") => {
+                    a.driver_opts = self.key_values(v, "driver_opts");
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+
+    fn ip(
+        &mut self,
+        node: &Node,
+        what: &str,
+        kind: impl Fn(&std::net::IpAddr) -> bool,
+    ) -> Option<String> {
+        let v = self.string(node, what)?;
+        match v.parse::<std::net::IpAddr>() {
+            Ok(ip) if kind(&ip) => Some(v),
+            _ => {
+                self.issue(
+                    at(node),
+                    format!(
+                        "{what} {v:?} is not an {} address",
+                        if what == "ipv4_address" {
+                            "IPv4"
+                        } else {
+                            "IPv6"
+                        }
+                    ),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn depends_on(&mut self, node: &Node) -> BTreeMap<String, Condition> {
@@ -801,42 +920,162 @@ impl Parser {
         };
         self.check_keys(
             map,
-            &["replicas", "resources"],
             &[
+                "replicas",
+                "resources",
+                "restart_policy",
                 "mode",
                 "placement",
                 "update_config",
                 "rollback_config",
-                "restart_policy",
                 "endpoint_mode",
                 "labels",
             ],
+            &[],
             "deploy",
         );
-        if let Some(r) = map.get_node("replicas") {
-            match self.integer(r, "replicas") {
-                Some(n) if (0..=100).contains(&n) => s.replicas = n as u32,
-                Some(n) => self.issue(at(r), format!("replicas {n}: berth runs 0 to 100 replicas")),
-                None => {}
+        for (k, v) in map.iter() {
+            match k.as_str() {
+                "replicas" => match self.integer(v, "replicas") {
+                    Some(n) if (0..=100).contains(&n) => s.replicas = n as u32,
+                    Some(n) => {
+                        self.issue(at(v), format!("replicas {n}: berth runs 0 to 100 replicas"))
+                    }
+                    None => {}
+                },
+                "resources" => self.resources(v, s),
+                "restart_policy" => self.restart_policy(v, s),
+                "mode" => match self.string(v, "mode").as_deref() {
+                    Some("replicated") | None => {}
+                    Some("global") => self.warning(
+                        at(v),
+                        "`deploy.mode: global` is for Swarm; berth runs the service's replicas on this host",
+                    ),
+                    Some(other) => self.issue(
+                        at(v),
+                        format!("deploy mode `{other}` is not replicated or global"),
+                    ),
+                },
+                other => self.warning(
+                    at_key(k),
+                    format!("`deploy.{other}` applies to Swarm only; berth ignores it"),
+                ),
             }
         }
-        if let Some(res) = map.get_node("resources") {
-            let Some(res) = self.map(res, "resources") else {
+    }
+
+    fn resources(&mut self, node: &Node, s: &mut Service) {
+        let Some(res) = self.map(node, "resources") else {
+            return;
+        };
+        self.check_keys(res, &["limits", "reservations"], &[], "resources");
+        if let Some(limits) = res.get_node("limits") {
+            let Some(limits) = self.map(limits, "limits") else {
                 return;
             };
-            self.check_keys(res, &["limits", "reservations"], &[], "resources");
-            if let Some(limits) = res.get_node("limits") {
-                let Some(limits) = self.map(limits, "limits") else {
+            self.check_keys(limits, &["cpus", "memory", "pids"], &[], "limits");
+            if let Some(c) = limits.get_node("cpus") {
+                s.nano_cpus = self.cpus(c);
+            }
+            if let Some(m) = limits.get_node("memory") {
+                s.memory_bytes = self.memory(m);
+            }
+            if let Some(p) = limits.get_node("pids") {
+                s.options.pids_limit = self.integer(p, "pids");
+            }
+        }
+        if let Some(reservations) = res.get_node("reservations") {
+            let Some(r) = self.map(reservations, "reservations") else {
+                return;
+            };
+            self.check_keys(
+                r,
+                &["cpus", "memory", "devices", "generic_resources"],
+                &[],
+                "reservations",
+            );
+            if let Some(m) = r.get_node("memory") {
+                s.options.memory_reservation = self.memory(m);
+            }
+            if let Some(c) = r.get_node("cpus") {
+                // The engine has no CPU reservation outside Swarm.
+                self.cpus(c);
+                self.warning(
+                    at(c),
+                    "`reservations.cpus` applies to Swarm only; berth ignores it",
+                );
+            }
+            if let Some(g) = r.get_node("generic_resources") {
+                self.warning(
+                    at(g),
+                    "`generic_resources` applies to Swarm only; berth ignores it",
+                );
+            }
+            if let Some(d) = r.get_node("devices") {
+                if self.too_many(d, "devices") {
+                    return;
+                }
+                let Some(seq) = d.as_sequence() else {
+                    self.issue(at(d), "reservations.devices must be a list");
                     return;
                 };
-                self.check_keys(limits, &["cpus", "memory"], &["pids", "devices"], "limits");
-                if let Some(c) = limits.get_node("cpus") {
-                    s.nano_cpus = self.cpus(c);
-                }
-                if let Some(m) = limits.get_node("memory") {
-                    s.memory_bytes = self.memory(m);
+                for item in seq {
+                    if let Some(req) = self.device_request(item, "reservations.devices", false) {
+                        s.options.device_requests.push(req);
+                    }
                 }
             }
+        }
+    }
+
+    /// `deploy.restart_policy`, used when the service has no `restart`.
+    fn restart_policy(&mut self, node: &Node, s: &mut Service) {
+        let Some(m) = self.map(node, "restart_policy") else {
+            return;
+        };
+        self.check_keys(
+            m,
+            &["condition", "delay", "max_attempts", "window"],
+            &[],
+            "restart_policy",
+        );
+        let attempts = m
+            .get_node("max_attempts")
+            .and_then(|n| self.integer(n, "max_attempts"));
+        let policy = match m.get_node("condition") {
+            None => Some("always".to_string()),
+            Some(c) => match self.string(c, "condition").as_deref() {
+                Some("none") => Some("no".to_string()),
+                Some("any") => Some("always".to_string()),
+                Some("on-failure") => Some(match attempts {
+                    Some(n) if n > 0 => format!("on-failure:{n}"),
+                    _ => "on-failure".to_string(),
+                }),
+                Some(other) => {
+                    self.issue(
+                        at(c),
+                        format!(
+                            "restart_policy condition `{other}` is not none, on-failure or any"
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            },
+        };
+        for key in ["delay", "window"] {
+            if let Some(n) = m.get_node(key) {
+                self.duration(n);
+                self.warning(
+                    at(n),
+                    format!("`restart_policy.{key}` applies to Swarm only; berth ignores it"),
+                );
+            }
+        }
+        // `restart` wins, whichever comes first in the file; the service
+        // sets it over this when it is read later.
+        if s.restart.is_none() {
+            s.restart = policy;
         }
     }
 
