@@ -15,6 +15,8 @@ const COMPOSE = [
   '    ROLE: shared',
   '  labels:',
   '    berth.e2e: merged',
+  // sh as PID 1 ignores SIGTERM: without this each removal waits 10 s.
+  '  stop_grace_period: 1s',
   '',
   'services:',
   '  app:',
@@ -84,7 +86,9 @@ test('anchors, a profile from .env and a secret from the environment: plan, depl
     await page.getByRole('button', { name: 'Refresh', exact: true }).click();
     await expect(resolved).toContainText(`image: ${TEST_IMAGE}`);
   } finally {
-    await page.request.delete(`${berth.url}/api/v1/endpoints/local/stacks/${name}?volumes=true`).catch(() => undefined);
+    await page.request
+      .delete(`${berth.url}/api/v1/endpoints/local/stacks/${name}?volumes=true`, { timeout: 60_000 })
+      .catch(() => undefined);
   }
   const left = await page.request.get(`${berth.url}/api/v1/endpoints/local/stacks/${name}`);
   expect(left.status()).toBe(404);

@@ -672,7 +672,6 @@ pub fn RunPanel(
     }
 }
 
-/// The error of a failed call, for a banner.
 /// The keys of a stack's file berth takes but cannot honour on this engine,
 /// in an amber banner above a plan or the resolved file (nothing when there
 /// are none): the file still deploys, without them.
@@ -700,6 +699,7 @@ pub fn warnings_banner(warnings: Vec<ComposeIssue>) -> Option<impl IntoView> {
     })
 }
 
+/// The error of a failed call, for a banner.
 pub fn error_banner(title: &'static str, error: ApiError) -> impl IntoView {
     view! {
         <div class="banner banner-danger" role="alert">
