@@ -76,8 +76,24 @@ fn scalar(text: &str, was_plain: bool) -> String {
         && text.chars().all(|c| !c.is_control());
     let looks_special = matches!(
         text,
-        "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-            | "yes" | "no" | "on" | "off" | "Yes" | "No" | "On" | "Off"
+        "null"
+            | "Null"
+            | "NULL"
+            | "~"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "Yes"
+            | "No"
+            | "On"
+            | "Off"
     ) || text.parse::<f64>().is_ok();
     if plain_safe && (!looks_special || was_plain) {
         return text.to_string();

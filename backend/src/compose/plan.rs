@@ -404,6 +404,10 @@ fn option_differences(
                 add(field);
             }
         }
+        // A secret's content changed: only the keyed digest tells.
+        if old.labels.get(spec::FILES_LABEL) != want.labels.get(spec::FILES_LABEL) {
+            add("files");
+        }
     } else {
         let (Ok(serde_json::Value::Object(have)), Ok(serde_json::Value::Object(wanted))) = (
             serde_json::to_value(have),

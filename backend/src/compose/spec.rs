@@ -162,6 +162,56 @@ pub struct Context<'a> {
     pub project: &'a str,
     pub file: &'a ComposeFile,
     pub working_dir: &'a str,
+    /// berth's secret key: secrets' and configs' contents are digested
+    /// with it, so the labels anyone can inspect cannot be brute-forced
+    /// back into a weak secret.
+    pub files_key: &'a [u8],
+}
+
+/// Marks the secrets and configs a container was made with (a keyed
+/// digest), so a changed secret alone is a reason to recreate.
+pub const FILES_LABEL: &str = "berth.files";
+
+/// HMAC-SHA256 of `parts` under `key`, hex.
+pub fn keyed_digest(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    for p in parts {
+        inner.update((p.len() as u64).to_be_bytes());
+        inner.update(p);
+    }
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The keyed digest of every file a spec writes into its container.
+pub fn files_digest(key: &[u8], options: &ContainerOptions) -> String {
+    if options.files.is_empty() {
+        return String::new();
+    }
+    let meta: Vec<String> = options
+        .files
+        .iter()
+        .map(|f| format!("{}:{}:{}:{:o}", f.target, f.uid, f.gid, f.mode))
+        .collect();
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for (m, f) in meta.iter().zip(&options.files) {
+        parts.push(m.as_bytes());
+        parts.push(&f.content);
+    }
+    keyed_digest(key, &parts)
 }
 
 pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
@@ -223,9 +273,16 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
         .as_ref()
         .map(|h| format!("{h:?}"))
         .unwrap_or_default();
+    let files_digest = files_digest(ctx.files_key, &spec_without_labels.options);
     let hash = {
+        // The contents of secrets go into the hash only as their keyed digest.
+        let mut hashed = spec_without_labels.clone();
+        for f in &mut hashed.options.files {
+            f.content.clear();
+        }
         let mut hasher = Sha256::new();
-        hasher.update(serde_json::to_vec(&spec_without_labels).unwrap_or_default());
+        hasher.update(serde_json::to_vec(&hashed).unwrap_or_default());
+        hasher.update(files_digest.as_bytes());
         hasher.update(health_text.as_bytes());
         hasher.update(format!("{primary:?}{networks:?}").as_bytes());
         hasher
@@ -246,6 +303,9 @@ pub fn desired(ctx: &Context<'_>, service: &Service, number: u32) -> Desired {
     );
     if !health_text.is_empty() {
         labels.insert(HEALTHCHECK_LABEL.into(), short_hash(&health_text));
+    }
+    if !files_digest.is_empty() {
+        labels.insert(FILES_LABEL.into(), files_digest);
     }
     // Always set, empty too: it tells berth's containers from the CLI's.
     labels.insert(

@@ -919,6 +919,7 @@ fn desired_of(f: &ComposeFile, service: &str) -> super::spec::Desired {
         project: "demo",
         file: f,
         working_dir: "/srv/stacks/demo",
+        files_key: b"test key",
     };
     super::spec::desired(&ctx, &f.services[service], 1)
 }
@@ -996,4 +997,29 @@ fn secrets_content_stays_out_of_the_options_label() {
     o.files[0].content = b"other".to_vec();
     assert_eq!(super::spec::options_label(&o), a);
     assert!(a.starts_with("files="));
+}
+
+#[test]
+fn a_secret_is_in_no_label_and_its_change_is_seen() {
+    let compose = "services:\n  a:\n    image: x\n    secrets: [token]\nsecrets:\n  token:\n    environment: TOKEN\n";
+    let one = ok(compose, "TOKEN=hunter2\n");
+    let two = ok(compose, "TOKEN=hunter3\n");
+    let (d1, d2) = (desired_of(&one, "a"), desired_of(&two, "a"));
+    for (k, v) in &d1.spec.labels {
+        assert!(!v.contains("hunter2"), "{k}={v}");
+    }
+    // An unkeyed digest of the value appears nowhere.
+    use sha2::Digest;
+    let plain = sha2::Sha256::digest(b"hunter2")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert!(d1.spec.labels.values().all(|v| !v.contains(&plain[..16])));
+    assert_ne!(d1.hash, d2.hash, "a changed secret changes the container");
+    assert_ne!(
+        d1.spec.labels.get(super::spec::FILES_LABEL),
+        d2.spec.labels.get(super::spec::FILES_LABEL)
+    );
+    assert_eq!(d1.spec.options.files[0].target, "/run/secrets/token");
+    assert_eq!(d1.spec.options.files[0].content, b"hunter2");
 }

@@ -3,7 +3,7 @@
 
 mod audit;
 mod endpoints;
-mod registries;
+pub(crate) mod registries;
 mod sessions;
 mod stacks;
 mod tokens;

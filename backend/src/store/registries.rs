@@ -226,7 +226,7 @@ fn open(key: &[u8; 32], host: &str, sealed: &[u8]) -> AppResult<String> {
 
 /// berth's secret key: `BERTH_SECRET_KEY`, else `<data-dir>/secret.key`
 /// (made on first use, readable only by berth's user).
-fn secret_key(data_dir: &Path) -> AppResult<[u8; 32]> {
+pub fn secret_key(data_dir: &Path) -> AppResult<[u8; 32]> {
     if let Ok(text) = std::env::var(SECRET_KEY_ENV) {
         return parse_key(&text).ok_or_else(|| {
             AppError::internal(format!(

@@ -16,7 +16,7 @@ use crate::common::*;
 const S: &str = "/api/v1/endpoints/local/stacks";
 
 /// Removes a compose project's containers, networks and volumes on drop.
-struct ProjectCleanup(String);
+pub(crate) struct ProjectCleanup(pub(crate) String);
 
 impl Drop for ProjectCleanup {
     fn drop(&mut self) {
@@ -90,11 +90,15 @@ impl Drop for ProjectCleanup {
     }
 }
 
-fn project_name(prefix: &str) -> String {
+pub(crate) fn project_name(prefix: &str) -> String {
     unique(prefix).replace("berth-test-", "bt").to_lowercase()
 }
 
-async fn progress(admin: &Api, path: &str, body: serde_json::Value) -> Vec<StackProgress> {
+pub(crate) async fn progress(
+    admin: &Api,
+    path: &str,
+    body: serde_json::Value,
+) -> Vec<StackProgress> {
     let r = admin.post_json(path, &body).await;
     let status = r.status();
     let text = r.text().await.expect("body");
@@ -104,14 +108,14 @@ async fn progress(admin: &Api, path: &str, body: serde_json::Value) -> Vec<Stack
         .collect()
 }
 
-fn assert_done(lines: &[StackProgress]) {
+pub(crate) fn assert_done(lines: &[StackProgress]) {
     match lines.last() {
         Some(StackProgress::Done { .. }) => {}
         other => panic!("the deploy did not finish: {other:?}\n{lines:?}"),
     }
 }
 
-async fn plan_of(admin: &Api, name: &str) -> StackPlan {
+pub(crate) async fn plan_of(admin: &Api, name: &str) -> StackPlan {
     let r = admin.post(&format!("{S}/{name}/plan")).await;
     let status = r.status();
     let text = r.text().await.expect("plan");
