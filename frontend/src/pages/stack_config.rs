@@ -31,7 +31,7 @@ pub fn ConfigTab(ep: Memo<String>, name: Memo<String>, revision: Memo<i64>) -> i
     });
     let copy = move |_| {
         let text = config.value.with_untracked(|v| match v {
-            Some(Ok(c)) => Some(c.config.clone()),
+            Some(Ok(c)) => Some(c.config.trim_start_matches('\n').to_owned()),
             _ => None,
         });
         if let Some(text) = text {
@@ -75,7 +75,8 @@ pub fn ConfigTab(ep: Memo<String>, name: Memo<String>, revision: Memo<i64>) -> i
             <Loaded remote=config what="the resolved file" endpoint=ep>
                 {move || {
                     let (text, warnings) = config.value.with(|v| match v {
-                        Some(Ok(c)) => (c.config.clone(), c.warnings.clone()),
+                        // A leading blank line is noise in a block that starts at its top.
+                        Some(Ok(c)) => (c.config.trim_start_matches('\n').to_owned(), c.warnings.clone()),
                         _ => (String::new(), Vec::new()),
                     });
                     let body = if text.trim().is_empty() {
