@@ -622,6 +622,12 @@ pub async fn plan_stack(
     post_maybe(&stack_url(ep, name, "plan"), draft).await
 }
 
+/// The stack's saved file as berth resolves it (`.env` interpolated,
+/// anchors and merge keys expanded, profiles applied), with its warnings.
+pub async fn stack_config(ep: &str, name: &str) -> Result<protocol::StackConfig, ApiError> {
+    get(&stack_url(ep, name, "config")).await
+}
+
 /// `restart`, `stop` or `start` every container of the stack (204).
 pub async fn stack_verb(ep: &str, name: &str, verb: &str) -> Result<(), ApiError> {
     post_empty(&stack_url(ep, name, verb)).await

@@ -3,7 +3,9 @@
 //! spaces (Escape, then Tab, leaves the field), Enter keeps the indentation.
 //! With a [`CheckState`] it shows the server's validation: the lines with a
 //! problem turn red in the gutter (the message on hover) and the problems are
-//! listed under the editor; a click on one puts the cursor there.
+//! listed under the editor; a click on one puts the cursor there. Warnings
+//! (keys berth takes but cannot honour; the file still deploys) show the
+//! same way in amber, each labelled "Warning".
 
 use std::time::Duration;
 
@@ -36,6 +38,14 @@ impl CheckState {
     pub fn issues(&self) -> &[ComposeIssue] {
         match self {
             CheckState::Checked(c) => &c.errors,
+            _ => &[],
+        }
+    }
+
+    /// The warnings found, if the file was checked.
+    pub fn warnings(&self) -> &[ComposeIssue] {
+        match self {
+            CheckState::Checked(c) => &c.warnings,
             _ => &[],
         }
     }
@@ -97,6 +107,32 @@ pub fn issue_text(issue: &ComposeIssue) -> String {
         (0, _) => issue.message.clone(),
         (line, 0) => format!("Line {line}: {}", issue.message),
         (line, column) => format!("Line {line}, column {column}: {}", issue.message),
+    }
+}
+
+/// The status line of a valid file: "Valid · 2 services: db, web", and
+/// " · 1 warning" after it when there are warnings.
+pub fn valid_text(check: &ComposeCheck) -> String {
+    let services = match check.services.len() {
+        0 => "no services".to_owned(),
+        n => format!(
+            "{n} {}: {}",
+            if n == 1 { "service" } else { "services" },
+            check.services.join(", ")
+        ),
+    };
+    match check.warnings.len() {
+        0 => format!("Valid · {services}"),
+        n => format!("Valid · {services} · {}", warning_count(n)),
+    }
+}
+
+/// "1 warning", "3 warnings".
+pub fn warning_count(n: usize) -> String {
+    if n == 1 {
+        "1 warning".to_owned()
+    } else {
+        format!("{n} warnings")
     }
 }
 
@@ -262,6 +298,7 @@ pub fn YamlEditor(
     // After Escape the next Tab leaves the field instead of indenting.
     let tab_leaves = StoredValue::new(false);
     let issues_id = format!("{id}-issues");
+    let warnings_id = format!("{id}-warnings");
     let hint_id = format!("{id}-hint");
 
     let issues = Memo::new(move |_| {
@@ -269,20 +306,35 @@ pub fn YamlEditor(
             .map(|c| c.with(|c| c.issues().to_vec()))
             .unwrap_or_default()
     });
-    // One entry per line: its number and the problems on it.
+    let warnings = Memo::new(move |_| {
+        check
+            .map(|c| c.with(|c| c.warnings().to_vec()))
+            .unwrap_or_default()
+    });
+    // One entry per line: its number, the problems on it, and when it has
+    // none, its warnings.
     let lines = Memo::new(move |_| {
         let count = text.with(|t| t.split('\n').count()).max(1);
+        let on_line = |list: &[ComposeIssue], n: usize| {
+            let messages: Vec<&str> = list
+                .iter()
+                .filter(|i| i.line == n)
+                .map(|i| i.message.as_str())
+                .collect();
+            (!messages.is_empty()).then(|| messages.join("\n"))
+        };
         issues.with(|issues| {
-            (1..=count)
-                .map(|n| {
-                    let messages: Vec<&str> = issues
-                        .iter()
-                        .filter(|i| i.line == n)
-                        .map(|i| i.message.as_str())
-                        .collect();
-                    (n, (!messages.is_empty()).then(|| messages.join("\n")))
-                })
-                .collect::<Vec<_>>()
+            warnings.with(|warnings| {
+                (1..=count)
+                    .map(|n| match on_line(issues, n) {
+                        Some(m) => (n, Some(m), false),
+                        None => match on_line(warnings, n) {
+                            Some(m) => (n, Some(format!("Warning: {m}")), true),
+                            None => (n, None, false),
+                        },
+                    })
+                    .collect::<Vec<_>>()
+            })
         })
     });
 
@@ -361,25 +413,13 @@ pub fn YamlEditor(
                 </span>
             }
             .into_any(),
-            CheckState::Checked(c) if c.ok => {
-                let services = if c.services.is_empty() {
-                    "no services".to_owned()
-                } else {
-                    format!(
-                        "{} {}: {}",
-                        c.services.len(),
-                        if c.services.len() == 1 { "service" } else { "services" },
-                        c.services.join(", ")
-                    )
-                };
-                view! {
-                    <span class="yaml-status yaml-status-ok">
-                        {Icon::Check.view()}
-                        {format!("Valid · {services}")}
-                    </span>
-                }
-                .into_any()
+            CheckState::Checked(c) if c.ok => view! {
+                <span class="yaml-status yaml-status-ok" class:yaml-status-warn=!c.warnings.is_empty()>
+                    {Icon::Check.view()}
+                    {valid_text(&c)}
+                </span>
             }
+            .into_any(),
             CheckState::Checked(c) => {
                 let n = c.errors.len();
                 view! {
@@ -401,40 +441,26 @@ pub fn YamlEditor(
         let issues_id = issues_id.clone();
         move || {
             let list = issues.get();
-            if list.is_empty() {
-                return ().into_any();
-            }
-            view! {
-                <ul class="yaml-issues" id=issues_id.clone() aria-label="Problems in the file">
-                    {list
-                        .into_iter()
-                        .map(|issue| {
-                            let text_line = issue_text(&issue);
-                            if issue.line == 0 {
-                                view! { <li class="yaml-issue yaml-issue-file">{Icon::Alert.view()}<span>{text_line}</span></li> }
-                                    .into_any()
-                            } else {
-                                let (line, column) = (issue.line, issue.column);
-                                view! {
-                                    <li>
-                                        <button
-                                            type="button"
-                                            class="yaml-issue"
-                                            title="Go to this place in the file"
-                                            on:click=move |_| go_to(line, column)
-                                        >
-                                            {Icon::Alert.view()}
-                                            <span>{text_line}</span>
-                                        </button>
-                                    </li>
-                                }
-                                .into_any()
-                            }
-                        })
-                        .collect_view()}
-                </ul>
-            }
-            .into_any()
+            (!list.is_empty()).then(|| {
+                view! {
+                    <ul class="yaml-issues" id=issues_id.clone() aria-label="Problems in the file">
+                        {list.into_iter().map(|i| issue_item(i, false, go_to)).collect_view()}
+                    </ul>
+                }
+            })
+        }
+    };
+    let warning_list = {
+        let warnings_id = warnings_id.clone();
+        move || {
+            let list = warnings.get();
+            (!list.is_empty()).then(|| {
+                view! {
+                    <ul class="yaml-issues yaml-warnings" id=warnings_id.clone() aria-label="Warnings about the file">
+                        {list.into_iter().map(|i| issue_item(i, true, go_to)).collect_view()}
+                    </ul>
+                }
+            })
         }
     };
 
@@ -447,6 +473,9 @@ pub fn YamlEditor(
             }
             if issues.with(|i| !i.is_empty()) {
                 ids.push(issues_id.clone());
+            }
+            if warnings.with(|w| !w.is_empty()) {
+                ids.push(warnings_id.clone());
             }
             ids.join(" ")
         }
@@ -469,18 +498,25 @@ pub fn YamlEditor(
                             let(entry)
                         >
                             {
-                                let (n, message) = entry;
-                                let bad = message.is_some();
-                                let column = issues.with_untracked(|i| {
-                                    i.iter().find(|x| x.line == n).map_or(1, |x| x.column)
-                                });
+                                let (n, message, warning) = entry;
+                                let marked = message.is_some();
+                                let bad = marked && !warning;
+                                let find = |list: &[ComposeIssue]| {
+                                    list.iter().find(|x| x.line == n).map_or(1, |x| x.column)
+                                };
+                                let column = if warning {
+                                    warnings.with_untracked(|w| find(w))
+                                } else {
+                                    issues.with_untracked(|i| find(i))
+                                };
                                 view! {
                                     <div
                                         class="yaml-ln"
                                         class:yaml-ln-error=bad
+                                        class:yaml-ln-warning=warning
                                         title=message
                                         data-line=n
-                                        on:click=move |_| if bad { go_to(n, column) }
+                                        on:click=move |_| if marked { go_to(n, column) }
                                     >
                                         {n}
                                     </div>
@@ -508,8 +544,49 @@ pub fn YamlEditor(
                 ></textarea>
             </div>
             {issue_list}
+            {warning_list}
         </div>
     }
+}
+
+/// One entry of the problem or warning list: a button that puts the cursor
+/// on the line, or plain text for the file as a whole. A warning says
+/// "Warning" in words, so colour is not the only sign.
+fn issue_item(
+    issue: ComposeIssue,
+    warning: bool,
+    go_to: impl Fn(usize, usize) + 'static,
+) -> AnyView {
+    let text_line = if warning {
+        format!("Warning: {}", issue_text(&issue))
+    } else {
+        issue_text(&issue)
+    };
+    if issue.line == 0 {
+        return view! {
+            <li class="yaml-issue yaml-issue-file" class:yaml-warning=warning>
+                {Icon::Alert.view()}
+                <span>{text_line}</span>
+            </li>
+        }
+        .into_any();
+    }
+    let (line, column) = (issue.line, issue.column);
+    view! {
+        <li>
+            <button
+                type="button"
+                class="yaml-issue"
+                class:yaml-warning=warning
+                title="Go to this place in the file"
+                on:click=move |_| go_to(line, column)
+            >
+                {Icon::Alert.view()}
+                <span>{text_line}</span>
+            </button>
+        </li>
+    }
+    .into_any()
 }
 
 #[cfg(test)]
@@ -525,6 +602,35 @@ mod tests {
         assert_eq!(offset_of(text, 3, 3), 13);
         assert_eq!(offset_of(text, 9, 1), utf16_len(text));
         assert_eq!(byte_index("bé:", 2), 3);
+    }
+
+    fn check(services: &[&str], warnings: usize) -> ComposeCheck {
+        ComposeCheck {
+            ok: true,
+            errors: Vec::new(),
+            warnings: (0..warnings)
+                .map(|n| ComposeIssue {
+                    line: n + 1,
+                    column: 1,
+                    message: "not honoured here".into(),
+                })
+                .collect(),
+            services: services.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_status_counts_services_and_warnings() {
+        assert_eq!(valid_text(&check(&[], 0)), "Valid · no services");
+        assert_eq!(valid_text(&check(&["web"], 0)), "Valid · 1 service: web");
+        assert_eq!(
+            valid_text(&check(&["db", "web"], 1)),
+            "Valid · 2 services: db, web · 1 warning"
+        );
+        assert_eq!(
+            valid_text(&check(&["web"], 3)),
+            "Valid · 1 service: web · 3 warnings"
+        );
     }
 
     #[test]

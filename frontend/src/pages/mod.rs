@@ -16,6 +16,7 @@ pub mod registries;
 pub mod run;
 pub mod setup;
 pub mod stack;
+pub mod stack_config;
 pub mod stack_deploy;
 pub mod stack_files;
 pub mod stack_new;

@@ -1,5 +1,6 @@
 //! `/endpoints/{ep}/stacks/{name}`: one stack, with its actions and the tabs
-//! Editor (the compose file and `.env`, checked as they are typed), Plan
+//! Editor (the compose file and `.env`, checked as they are typed), Config
+//! (the saved file as a deploy resolves it), Plan
 //! (what a deploy would do, and the deploy itself), Services (and their
 //! containers), Logs (merged), Files (build contexts and other files in the
 //! stack's folder) and Revisions (diffs, roll back). A stack
@@ -29,6 +30,7 @@ use crate::components::{
     yaml_editor::{use_compose_check, CheckState, YamlEditor},
 };
 use crate::pages::containers::{page_host, Ports};
+use crate::pages::stack_config::ConfigTab;
 use crate::pages::stack_deploy::{
     error_banner, planned_steps, start_run, PlanSteps, Planned, Run, RunKind, RunPanel,
 };
@@ -44,6 +46,7 @@ const PULL_ICON: &str = "M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
     Editor,
+    Config,
     Plan,
     Services,
     Logs,
@@ -55,6 +58,7 @@ impl TabItem for Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::Editor => "Editor",
+            Tab::Config => "Config",
             Tab::Plan => "Plan",
             Tab::Services => "Services",
             Tab::Logs => "Logs",
@@ -66,6 +70,7 @@ impl TabItem for Tab {
     fn slug(self) -> &'static str {
         match self {
             Tab::Editor => "editor",
+            Tab::Config => "config",
             Tab::Plan => "plan",
             Tab::Services => "services",
             Tab::Logs => "logs",
@@ -76,8 +81,9 @@ impl TabItem for Tab {
 }
 
 impl Tab {
-    const BERTH: [Tab; 6] = [
+    const BERTH: [Tab; 7] = [
         Tab::Editor,
+        Tab::Config,
         Tab::Plan,
         Tab::Services,
         Tab::Logs,
@@ -279,8 +285,15 @@ pub fn StackPage() -> impl IntoView {
         }
     });
 
+    let revision = Memo::new(move |_| {
+        detail.value.with(|v| match v {
+            Some(Ok(d)) => d.revision,
+            _ => 0,
+        })
+    });
     let panel = move || match tab.get() {
         Tab::Editor => view! { <EditorTab ctx=ctx/> }.into_any(),
+        Tab::Config => view! { <ConfigTab ep=ep name=name revision=revision/> }.into_any(),
         Tab::Plan => view! { <PlanTab ctx=ctx/> }.into_any(),
         Tab::Services => view! { <ServicesTab ctx=ctx/> }.into_any(),
         Tab::Logs => {

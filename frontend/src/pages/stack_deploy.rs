@@ -8,12 +8,18 @@ use std::rc::Rc;
 
 use leptos::{prelude::*, task::spawn_local};
 use protocol::{
-    DownOptions, PlanAction, PlanStep, StackInput, StackPlan, StackProgress, UpOptions,
+    ComposeIssue, DownOptions, PlanAction, PlanStep, StackInput, StackPlan, StackProgress,
+    UpOptions,
 };
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
-use crate::components::{icons::Icon, layout::endpoint_path, progress::PromiseFuture};
+use crate::components::{
+    icons::Icon,
+    layout::endpoint_path,
+    progress::PromiseFuture,
+    yaml_editor::{issue_text, warning_count},
+};
 use crate::live::js_message;
 use crate::state::AppState;
 
@@ -443,8 +449,10 @@ pub fn PlanSteps(plan: StackPlan) -> impl IntoView {
         )))
         .filter(|(_, steps)| !steps.is_empty())
         .collect();
+    let warnings = warnings_banner(plan.warnings.clone());
     view! {
         <div class="plan">
+            {warnings}
             {if unchanged {
                 view! {
                     <div class="banner plan-same" role="status">
@@ -662,6 +670,33 @@ pub fn RunPanel(
             </section>
         })
     }
+}
+
+/// The keys of a stack's file berth takes but cannot honour on this engine,
+/// in an amber banner above a plan or the resolved file (nothing when there
+/// are none): the file still deploys, without them.
+pub fn warnings_banner(warnings: Vec<ComposeIssue>) -> Option<impl IntoView> {
+    if warnings.is_empty() {
+        return None;
+    }
+    let title = format!(
+        "{}: berth cannot honour these keys here; the rest of the file deploys",
+        warning_count(warnings.len())
+    );
+    Some(view! {
+        <div class="banner banner-warning compose-warnings-banner" role="note" aria-label="Warnings">
+            {Icon::Alert.view()}
+            <div class="banner-text">
+                <strong>{title}</strong>
+                <ul class="compose-warnings">
+                    {warnings
+                        .iter()
+                        .map(|w| view! { <li>{format!("Warning: {}", issue_text(w))}</li> })
+                        .collect_view()}
+                </ul>
+            </div>
+        </div>
+    })
 }
 
 /// The error of a failed call, for a banner.
