@@ -11,6 +11,7 @@ pub fn resolved(src: &Source<'_>) -> Result<String, Vec<ComposeIssue>> {
     let loaded = load(src)?;
     let mut out = String::new();
     write_node(&mut out, &loaded.root, 0);
+    let mut out = out.trim_start_matches('\n').to_string();
     if !out.ends_with('\n') {
         out.push('\n');
     }

@@ -269,7 +269,9 @@ async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>,
             let mut b = shared.lock();
             let n = b.queue.len().min(BATCH);
             let lines: Vec<LogLine> = b.queue.drain(..n).collect();
-            let end = if b.queue.is_empty() {
+            // The end goes out only after the last lines: taken with a batch
+            // it would be lost by the `continue` that sends the batch.
+            let end = if lines.is_empty() && b.queue.is_empty() {
                 b.end.take()
             } else {
                 None

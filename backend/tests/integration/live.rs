@@ -412,3 +412,52 @@ async fn upgrades_need_a_session_the_right_origin_and_exec_needs_an_operator() {
     .await
     .expect("bearer upgrade");
 }
+
+/// Reads a log socket to its end frame: lines and skip counts, and how many
+/// lines had gaps in their numbering that no skip count explains.
+async fn read_to_end(ws: &mut Ws, slow: bool) -> (u64, u64, Option<String>) {
+    let (mut got, mut skipped, mut end) = (0u64, 0u64, None);
+    loop {
+        match next_json::<LogFrame>(ws, 30).await {
+            Some(LogFrame::Lines { lines }) => {
+                got += lines.len() as u64;
+                if slow {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            Some(LogFrame::Skipped { count }) => skipped += count,
+            Some(LogFrame::End { reason }) => {
+                end = Some(reason);
+                break;
+            }
+            // Nothing for 30 s: the stream stalled.
+            None => break,
+        }
+    }
+    (got, skipped, end)
+}
+
+#[tokio::test]
+async fn a_long_finished_log_arrives_whole_or_counted_then_ends_for_fast_and_slow_clients() {
+    let (app, admin) = TestApp::start_set_up().await;
+    let cookie = app.login_cookie(ADMIN_USER, ADMIN_PASSWORD).await;
+    let mut clean = Cleanup::default();
+    let name = clean.container(&unique("biglog"));
+    const N: u64 = 200_000;
+    run(&admin, json!({"name": name, "image": TEST_IMAGE,
+        "cmd": ["sh", "-c", format!("seq 1 {N}")]})).await;
+    let (code, _) = wait_output(&name).await;
+    assert_eq!(code, 0);
+    for slow in [false, true] {
+        let mut ws = app
+            .ws(&format!("{C}/{name}/logs/ws?tail=all"), &cookie)
+            .await
+            .expect("upgrade");
+        let (got, skipped, end) = read_to_end(&mut ws, slow).await;
+        assert!(end.is_some(), "slow={slow}: no end frame after {got} lines and {skipped} skipped");
+        assert_eq!(got + skipped, N, "slow={slow}: {got} lines + {skipped} skipped");
+        if !slow {
+            assert_eq!(skipped, 0, "a fast client misses nothing");
+        }
+    }
+}

@@ -322,6 +322,7 @@ pub fn BuildPage() -> impl IntoView {
             buildargs: (!build_args.is_empty())
                 .then(|| serde_json::to_string(&build_args).unwrap_or_default()),
             pull: false,
+            ..BuildOptions::default()
         };
         let body: JsValue = match source.get_untracked() {
             Source::Archive => match archive_file.get_value() {
