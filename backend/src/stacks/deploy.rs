@@ -3,6 +3,7 @@
 //! it. Each long job is checked first (a bad request fails as a plain 4xx)
 //! and then run with a progress channel the API streams to the client.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use protocol::{DownOptions, StackProgress, UpOptions};
 use tokio::sync::mpsc;
 
 use super::{check_name, parse, profiles, row, save_revision, source, stack_dir, working_dir};
+use crate::compose::model::{Hook, Service};
 use crate::compose::spec::{image_of, Context};
 use crate::compose::{apply, build, plan, ComposeFile};
 use crate::engine::{Engine, Lifecycle};
@@ -167,6 +169,7 @@ pub struct Teardown {
     engine: Arc<Engine>,
     project: String,
     order: Vec<String>,
+    pre_stop: BTreeMap<String, Vec<Hook>>,
     volumes: bool,
 }
 
@@ -178,9 +181,9 @@ pub async fn down(
 ) -> AppResult<Teardown> {
     check_name(name)?;
     let engine = state.endpoints.get(ep)?;
-    let order = match state.store.stack(ep, name).await? {
-        Some(row) => start_order(&row.compose, &row.env, &super::working_dir(state, ep, name)),
-        None if engine.projects().await?.contains_key(name) => Vec::new(),
+    let (order, pre_stop) = match state.store.stack(ep, name).await? {
+        Some(row) => stop_plan(&row.compose, &row.env, &super::working_dir(state, ep, name)),
+        None if engine.projects().await?.contains_key(name) => Default::default(),
         None => {
             return Err(AppError::NotFound(format!(
                 "no stack {name} on endpoint {ep}"
@@ -191,6 +194,7 @@ pub async fn down(
         engine,
         project: name.to_string(),
         order,
+        pre_stop,
         volumes: opts.volumes,
     })
 }
@@ -199,7 +203,16 @@ impl Teardown {
     /// Removes the stack's containers and networks (and volumes when
     /// asked), telling `tx` each step, then `Done` or `Error`.
     pub async fn run(self, tx: ProgressTx) {
-        match apply::down(&self.engine, &self.project, &self.order, self.volumes, &tx).await {
+        match apply::down(
+            &self.engine,
+            &self.project,
+            &self.order,
+            &self.pre_stop,
+            self.volumes,
+            &tx,
+        )
+        .await
+        {
             Ok(changed) => {
                 let _ = tx.send(StackProgress::Done { changed }).await;
             }
@@ -208,11 +221,24 @@ impl Teardown {
     }
 }
 
-/// The services in the order they start (and stop in reverse); empty when
-/// the file no longer parses, so down still removes what is there.
-fn start_order(compose_text: &str, env: &str, dir: &str) -> Vec<String> {
+/// The services in the order they start (and stop in reverse), and their
+/// `pre_stop` hooks; empty when the file no longer parses, so down still
+/// removes what is there.
+fn stop_plan(
+    compose_text: &str,
+    env: &str,
+    dir: &str,
+) -> (Vec<String>, BTreeMap<String, Vec<Hook>>) {
     super::parse_in_folder(compose_text, env, dir)
-        .map(|f| f.start_order())
+        .map(|f| {
+            let hooks = f
+                .services
+                .values()
+                .filter(|s| !s.pre_stop.is_empty())
+                .map(|s: &Service| (s.name.clone(), s.pre_stop.clone()))
+                .collect();
+            (f.start_order(), hooks)
+        })
         .unwrap_or_default()
 }
 
@@ -220,12 +246,12 @@ fn start_order(compose_text: &str, env: &str, dir: &str) -> Vec<String> {
 pub async fn delete(state: &AppState, ep: &str, name: &str, volumes: bool) -> AppResult<()> {
     let row = row(state, ep, name).await?;
     let engine = state.endpoints.get(ep)?;
-    let order = start_order(&row.compose, &row.env, &super::working_dir(state, ep, name));
+    let (order, pre_stop) = stop_plan(&row.compose, &row.env, &super::working_dir(state, ep, name));
     // Nobody watches this down's progress; the channel is drained so the
     // down never waits on it.
     let (tx, mut rx) = mpsc::channel(64);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    apply::down(&engine, name, &order, volumes, &tx).await?;
+    apply::down(&engine, name, &order, &pre_stop, volumes, &tx).await?;
     drop(tx);
     let _ = drain.await;
     state.store.delete_stack(row.id).await?;
