@@ -233,7 +233,14 @@ async fn pulls(
         let Some(image) = service.image.as_deref().filter(|_| service.build.is_none()) else {
             continue;
         };
-        let age = image_age(engine, image).await;
+        // Reading an image's date costs more than asking whether it is
+        // here; only the time-based policies need it.
+        let timed = matches!(policy, "daily" | "weekly") || policy.starts_with("every_");
+        let age = if timed {
+            image_age(engine, image).await
+        } else {
+            engine.image_id(image).await.map(|_| 0)
+        };
         match decide(policy, age) {
             PullDecision::Skip => {}
             PullDecision::Refuse => {
