@@ -7,12 +7,12 @@ use std::time::Duration;
 use protocol::{ContainerState, PlanAction, StackProgress, COMPOSE_PROJECT_LABEL};
 use tokio::sync::mpsc;
 
-use super::model::Condition;
+use super::model::{Condition, Hook};
 use super::plan::{ContainerChange, FullPlan};
 use super::spec::Context;
 use crate::engine::{
-    Engine, EngineError, EngineResult, Lifecycle, ProjectIpam, ProjectIpamPool, ProjectNetwork,
-    ProjectState, ProjectVolume, NETWORK_LABEL, VOLUME_LABEL,
+    Engine, EngineError, EngineResult, ExecCommand, Lifecycle, ProjectIpam, ProjectIpamPool,
+    ProjectNetwork, ProjectState, ProjectVolume, NETWORK_LABEL, VOLUME_LABEL,
 };
 
 /// How long `up` waits for a dependency to become healthy or to finish.
@@ -138,31 +138,47 @@ async fn run_up(
         changed += 1;
     }
     for (service, changes) in plan.services {
-        if let Some(s) = ctx.file.services.get(&service) {
+        let hooks = ctx.file.services.get(&service);
+        if let Some(s) = hooks {
             for (dep, condition) in &s.depends_on {
                 wait_for(engine, ctx.project, dep, *condition, tx)
                     .await
                     .map_err(|e| (Some(service.clone()), e))?;
             }
         }
+        let post_start: &[Hook] = hooks.map(|s| s.post_start.as_slice()).unwrap_or_default();
+        let pre_stop: &[Hook] = hooks.map(|s| s.pre_stop.as_slice()).unwrap_or_default();
         for change in changes {
             let fail = |e: EngineError| (Some(service.clone()), e);
             match change {
                 ContainerChange::Create(want) => {
                     say(tx, step(PlanAction::Create, &want.name, &service)).await;
-                    engine
+                    let created = engine
                         .run_container_with(&want.spec, &want.extras)
                         .await
                         .map_err(fail)?;
                     changed += 1;
+                    if created.started {
+                        run_post_start(engine, &service, &created.id, post_start, tx)
+                            .await
+                            .map_err(fail)?;
+                    }
                 }
                 ContainerChange::Recreate { old, want, .. } => {
                     say(tx, step(PlanAction::Recreate, &want.name, &service)).await;
-                    engine
+                    if old.state == ContainerState::Running {
+                        run_pre_stop(engine, &service, &old.id, pre_stop, tx).await;
+                    }
+                    let created = engine
                         .recreate_container_with(&old.id, &want.spec, &want.extras)
                         .await
                         .map_err(fail)?;
                     changed += 1;
+                    if created.started {
+                        run_post_start(engine, &service, &created.id, post_start, tx)
+                            .await
+                            .map_err(fail)?;
+                    }
                 }
                 ContainerChange::Start { old, .. } => {
                     say(tx, step(PlanAction::Start, &old.name, &service)).await;
@@ -171,10 +187,16 @@ async fn run_up(
                         .await
                         .map_err(fail)?;
                     changed += 1;
+                    run_post_start(engine, &service, &old.id, post_start, tx)
+                        .await
+                        .map_err(fail)?;
                 }
                 ContainerChange::Keep { .. } => {}
                 ContainerChange::Remove(old) => {
                     say(tx, step(PlanAction::Remove, &old.name, &service)).await;
+                    if old.state == ContainerState::Running {
+                        run_pre_stop(engine, &service, &old.id, pre_stop, tx).await;
+                    }
                     engine.stop_and_remove(&old.id).await.map_err(fail)?;
                     changed += 1;
                 }
@@ -190,6 +212,109 @@ async fn run_up(
         changed += 1;
     }
     Ok(changed)
+}
+
+/// How many lines of a failed hook's output its error shows.
+const HOOK_OUTPUT_LINES: usize = 10;
+
+fn hook_command(hook: &Hook) -> ExecCommand {
+    ExecCommand {
+        user: hook.user.clone(),
+        privileged: hook.privileged,
+        working_dir: hook.working_dir.clone(),
+        env: hook
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        ..ExecCommand::new(hook.command.clone())
+    }
+}
+
+/// `post_start hook 2 of web (sh -c ...)`, as progress and errors name it.
+fn hook_name(kind: &str, index: usize, service: &str, hook: &Hook) -> String {
+    format!(
+        "{kind} hook {} of {service} ({})",
+        index + 1,
+        hook.command.join(" ")
+    )
+}
+
+/// Runs one hook; a non-zero exit is an error naming the hook, its code
+/// and the end of its output.
+async fn run_hook(
+    engine: &Engine,
+    kind: &str,
+    index: usize,
+    service: &str,
+    container: &str,
+    hook: &Hook,
+    tx: &mpsc::Sender<StackProgress>,
+) -> EngineResult<()> {
+    let name = hook_name(kind, index, service, hook);
+    say(
+        tx,
+        StackProgress::Log {
+            service: service.into(),
+            text: format!("running {name}"),
+        },
+    )
+    .await;
+    let outcome = engine
+        .exec_run(container, &hook_command(hook))
+        .await
+        .map_err(|e| EngineError::Conflict(format!("{name} could not run: {e}")))?;
+    if outcome.exit_code == 0 {
+        return Ok(());
+    }
+    let tail = outcome.last_lines(HOOK_OUTPUT_LINES);
+    Err(EngineError::Conflict(if tail.is_empty() {
+        format!("{name} exited with code {}", outcome.exit_code)
+    } else {
+        format!(
+            "{name} exited with code {}; its output ended with:\n{tail}",
+            outcome.exit_code
+        )
+    }))
+}
+
+/// `post_start` hooks in order, once the container runs; the first that
+/// fails fails the deploy.
+async fn run_post_start(
+    engine: &Engine,
+    service: &str,
+    container: &str,
+    hooks: &[Hook],
+    tx: &mpsc::Sender<StackProgress>,
+) -> EngineResult<()> {
+    for (i, hook) in hooks.iter().enumerate() {
+        run_hook(engine, "post_start", i, service, container, hook, tx).await?;
+    }
+    Ok(())
+}
+
+/// `pre_stop` hooks in order, before a running container is stopped. A
+/// failure is told and the stop goes on: the container is going away
+/// either way.
+async fn run_pre_stop(
+    engine: &Engine,
+    service: &str,
+    container: &str,
+    hooks: &[Hook],
+    tx: &mpsc::Sender<StackProgress>,
+) {
+    for (i, hook) in hooks.iter().enumerate() {
+        if let Err(e) = run_hook(engine, "pre_stop", i, service, container, hook, tx).await {
+            say(
+                tx,
+                StackProgress::Log {
+                    service: service.into(),
+                    text: format!("{e}; stopping anyway"),
+                },
+            )
+            .await;
+        }
+    }
 }
 
 fn step(action: PlanAction, name: &str, service: &str) -> StackProgress {
@@ -280,11 +405,13 @@ async fn wait_for(
 }
 
 /// Removes the project's containers (dependents first) and networks, and
-/// its volumes when asked.
+/// its volumes when asked. Each running container's `pre_stop` hooks (from
+/// `pre_stop`, by service) run before it stops.
 pub async fn down(
     engine: &Engine,
     project: &str,
     order: &[String],
+    pre_stop: &BTreeMap<String, Vec<Hook>>,
     volumes: bool,
     tx: &mpsc::Sender<StackProgress>,
 ) -> EngineResult<usize> {
@@ -303,6 +430,11 @@ pub async fn down(
     });
     for c in &containers {
         say(tx, step(PlanAction::Remove, &c.name, &c.service)).await;
+        if let Some(hooks) = pre_stop.get(&c.service) {
+            if c.state == ContainerState::Running {
+                run_pre_stop(engine, &c.service, &c.id, hooks, tx).await;
+            }
+        }
         engine.stop_and_remove(&c.id).await?;
         changed += 1;
     }

@@ -5,6 +5,7 @@
 mod containers;
 mod events;
 mod exec;
+mod exec_run;
 mod images;
 mod logs;
 mod networks;
@@ -17,6 +18,7 @@ mod volumes;
 
 pub use events::EVENT_BUFFER;
 pub use exec::{ExecSession, DEFAULT_SHELL};
+pub use exec_run::{ExecCommand, ExecOutcome, EXEC_DEFAULT_TIMEOUT, EXEC_OUTPUT_LIMIT};
 pub use logs::LogQuery;
 pub use run::{CreateExtras, HealthSpec, NetworkJoin};
 pub use stacks::{

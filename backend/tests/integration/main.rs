@@ -4,6 +4,7 @@
 mod common;
 
 mod auth;
+mod compose_hooks;
 mod compose_spec;
 mod containers;
 mod engine_restart;

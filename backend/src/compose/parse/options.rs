@@ -902,11 +902,6 @@ impl Parser {
             }
             out.push(h);
         }
-        // Running them needs an exec with user, privileges, working dir and
-        // environment, which berth's engine layer does not offer yet.
-        if !out.is_empty() {
-            self.warning(at(node), format!("{what} hooks are not run by berth yet"));
-        }
         out
     }
 }
