@@ -24,6 +24,10 @@ use crate::AppState;
 pub const LOG_CHANNEL: usize = 2048;
 /// Lines per frame at most.
 const BATCH: usize = 500;
+/// A frame that is not full waits this long after the previous one, so a
+/// busy log goes out in few large frames instead of one per line (each
+/// frame costs the browser a parse and a render).
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 /// Containers in one merged view at most.
 const MAX_MERGED: usize = 50;
 /// Lines sent before following, unless `tail` says otherwise.
@@ -264,7 +268,29 @@ async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>,
 
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut last_frame = tokio::time::Instant::now() - FLUSH_EVERY;
     loop {
+        let partial = {
+            let b = shared.lock();
+            !b.queue.is_empty() && b.queue.len() < BATCH && b.end.is_none()
+        };
+        if partial && last_frame.elapsed() < FLUSH_EVERY {
+            // Wait for a full batch, the end, or the flush time, whichever
+            // comes first.
+            let deadline = last_frame + FLUSH_EVERY;
+            loop {
+                {
+                    let b = shared.lock();
+                    if b.queue.len() >= BATCH || b.end.is_some() {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    () = shared.ready.notified() => {}
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+        }
         let (dropped, lines, end) = {
             let mut b = shared.lock();
             let n = b.queue.len().min(BATCH);
@@ -285,6 +311,7 @@ async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>,
             if !send_json(&mut socket, &LogFrame::Lines { lines }).await {
                 return;
             }
+            last_frame = tokio::time::Instant::now();
             continue;
         }
         if let Some(reason) = end {

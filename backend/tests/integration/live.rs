@@ -422,7 +422,7 @@ async fn read_to_end(ws: &mut Ws, slow: bool) -> (u64, u64, Option<String>) {
             Some(LogFrame::Lines { lines }) => {
                 got += lines.len() as u64;
                 if slow {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    tokio::time::sleep(Duration::from_millis(40)).await;
                 }
             }
             Some(LogFrame::Skipped { count }) => skipped += count,
@@ -444,18 +444,36 @@ async fn a_long_finished_log_arrives_whole_or_counted_then_ends_for_fast_and_slo
     let mut clean = Cleanup::default();
     let name = clean.container(&unique("biglog"));
     const N: u64 = 200_000;
-    run(&admin, json!({"name": name, "image": TEST_IMAGE,
-        "cmd": ["sh", "-c", format!("seq 1 {N}")]})).await;
+    run(
+        &admin,
+        json!({"name": name, "image": TEST_IMAGE,
+        "cmd": ["sh", "-c", format!("seq 1 {N}")]}),
+    )
+    .await;
+    let t0 = std::time::Instant::now();
     let (code, _) = wait_output(&name).await;
     assert_eq!(code, 0);
+    eprintln!("container done and its log read in {:?}", t0.elapsed());
     for slow in [false, true] {
+        let t0 = std::time::Instant::now();
         let mut ws = app
             .ws(&format!("{C}/{name}/logs/ws?tail=all"), &cookie)
             .await
             .expect("upgrade");
         let (got, skipped, end) = read_to_end(&mut ws, slow).await;
-        assert!(end.is_some(), "slow={slow}: no end frame after {got} lines and {skipped} skipped");
-        assert_eq!(got + skipped, N, "slow={slow}: {got} lines + {skipped} skipped");
+        eprintln!(
+            "slow={slow}: {got} lines, {skipped} skipped in {:?}",
+            t0.elapsed()
+        );
+        assert!(
+            end.is_some(),
+            "slow={slow}: no end frame after {got} lines and {skipped} skipped"
+        );
+        assert_eq!(
+            got + skipped,
+            N,
+            "slow={slow}: {got} lines + {skipped} skipped"
+        );
         if !slow {
             assert_eq!(skipped, 0, "a fast client misses nothing");
         }
