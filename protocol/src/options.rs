@@ -44,6 +44,26 @@ pub struct DeviceRequest {
     pub options: BTreeMap<String, String>,
 }
 
+/// The resource limits the kernel knows (`ulimit -a`), by the names
+/// `--ulimit` and compose's `ulimits` use.
+pub const ULIMIT_NAMES: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
 /// A resource limit (`--ulimit nofile=1024:2048`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ulimit {
@@ -290,6 +310,15 @@ pub struct ContainerOptions {
     pub files: Vec<InjectedFile>,
 }
 
+/// A MAC address as the engine takes it: six pairs of hex digits.
+pub fn is_mac_address(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// One way a spec reaches beyond its own container into the host, named by
 /// the field that asks for it (as the API and compose spell it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -395,8 +424,8 @@ mod tests {
                 gid: 2,
                 mode: 0o400,
             };
-            let json = serde_json::to_string(&f).unwrap();
-            let back: InjectedFile = serde_json::from_str(&json).unwrap();
+            let json = serde_json::to_string(&f).expect("serializes");
+            let back: InjectedFile = serde_json::from_str(&json).expect("reads back");
             assert_eq!(back, f, "{json}");
         }
         let json = serde_json::to_value(InjectedFile {
@@ -406,7 +435,7 @@ mod tests {
             gid: 0,
             mode: 0o444,
         })
-        .unwrap();
+        .expect("serializes");
         assert_eq!(json["content"], "aGVsbG8=");
     }
 

@@ -121,7 +121,6 @@ pub async fn build_service(
         cache_from: (!build.cache_from.is_empty()).then(|| build.cache_from.join(",")),
         nocache: build.no_cache,
         pull: build.pull,
-        ..Default::default()
     };
     let context =
         futures_util::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(archive)) });

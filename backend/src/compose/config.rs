@@ -116,6 +116,7 @@ fn scalar(text: &str, was_plain: bool) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may panic on a wrong result")]
 mod tests {
     use super::*;
 

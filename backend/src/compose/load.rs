@@ -821,6 +821,7 @@ fn merge_mappings(b: &mut Mapping, o: Mapping, path: &str) {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may panic on a wrong result")]
 mod tests {
     use super::*;
 

@@ -510,6 +510,7 @@ impl MarkedEventReceiver for Builder {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may panic on a wrong result")]
 mod tests {
     use super::*;
 
@@ -598,7 +599,7 @@ services:
             let prev = format!("*a{}", i - 1);
             text.push_str(&format!(
                 "a{i}: &a{i} [{}]\n",
-                vec![prev.as_str(); 10].join(", ")
+                [prev.as_str(); 10].join(", ")
             ));
         }
         let e = load(&text, 0).unwrap_err();

@@ -26,6 +26,25 @@ pub struct ExecSession {
 }
 
 impl Engine {
+    /// Makes an exec in a running container; a stopped one is a conflict
+    /// that says so.
+    pub(super) async fn create_exec(
+        &self,
+        docker: &bollard::Docker,
+        id: &str,
+        options: CreateExecOptions<String>,
+    ) -> EngineResult<bollard::exec::CreateExecResults> {
+        match docker.create_exec(id, options).await {
+            Ok(c) => Ok(c),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            ))),
+            Err(e) => Err(self.fail(e, &format!("container {id}")).await),
+        }
+    }
+
     pub async fn start_exec(
         &self,
         id: &str,
@@ -43,17 +62,7 @@ impl Engine {
             env: Some(vec!["TERM=xterm-256color".to_string()]),
             ..Default::default()
         };
-        let created = match docker.create_exec(id, options).await {
-            Ok(c) => c,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => {
-                return Err(EngineError::Conflict(format!(
-                    "container {id} is not running"
-                )))
-            }
-            Err(e) => return Err(self.fail(e, &format!("container {id}")).await),
-        };
+        let created = self.create_exec(&docker, id, options).await?;
         let started = docker
             .start_exec(
                 &created.id,

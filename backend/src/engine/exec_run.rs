@@ -129,17 +129,7 @@ impl Engine {
             working_dir: command.working_dir.clone(),
             ..Default::default()
         };
-        let created = match docker.create_exec(id, options).await {
-            Ok(c) => c,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => {
-                return Err(EngineError::Conflict(format!(
-                    "container {id} is not running"
-                )))
-            }
-            Err(e) => return Err(self.fail(e, &format!("container {id}")).await),
-        };
+        let created = self.create_exec(&docker, id, options).await?;
         let run = async {
             let started = docker
                 .start_exec(

@@ -34,23 +34,7 @@ pub struct EngineDefaults {
     pub cgroupns: String,
 }
 
-const ULIMITS: &[&str] = &[
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-];
+const ULIMITS: &[&str] = protocol::ULIMIT_NAMES;
 
 const SECURITY_OPTS: &[&str] = &[
     "label",
@@ -112,14 +96,6 @@ fn is_signal(s: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+' || c == '-'))
         || s.parse::<u8>().is_ok_and(|n| n > 0)
-}
-
-fn is_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// `host:ip` (or compose's `host=ip`) as the engine wants it: `host:ip`.
@@ -377,7 +353,7 @@ pub fn validate_options(o: &ContainerOptions) -> Result<(), String> {
         }
     }
     if let Some(m) = &o.mac_address {
-        if !is_mac(m) {
+        if !protocol::is_mac_address(m) {
             return Err(format!(
                 "mac_address {m:?} is not a MAC address like 02:42:ac:11:00:02"
             ));

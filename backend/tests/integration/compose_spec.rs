@@ -395,9 +395,7 @@ async fn include_extends_and_an_override_file_come_from_the_stack_folder() {
     let (_app, admin) = TestApp::start_set_up().await;
     let name = project_name("parts");
     let _cleanup = ProjectCleanup(name.clone());
-    let compose = format!(
-        "include:\n  - db/compose.yaml\nservices:\n  web:\n    extends:\n      file: common.yaml\n      service: base\n    command: [\"sleep\", \"3600\"]\n"
-    );
+    let compose = "include:\n  - db/compose.yaml\nservices:\n  web:\n    extends:\n      file: common.yaml\n      service: base\n    command: [\"sleep\", \"3600\"]\n";
     // Save first: the files it names are uploaded into its folder next.
     let r = admin
         .post_json(

@@ -353,13 +353,11 @@ impl Parser {
                 "internal" => def.internal = self.boolean(v, "internal").unwrap_or(false),
                 "attachable" => def.attachable = self.boolean(v, "attachable"),
                 "enable_ipv6" => def.enable_ipv6 = self.boolean(v, "enable_ipv6").unwrap_or(false),
-                "enable_ipv4" => {
-                    if self.boolean(v, "enable_ipv4") == Some(false) {
-                        self.warning(
-                            at(v),
-                            "enable_ipv4: false needs Docker API 1.47; the network gets IPv4",
-                        );
-                    }
+                "enable_ipv4" if self.boolean(v, "enable_ipv4") == Some(false) => {
+                    self.warning(
+                        at(v),
+                        "enable_ipv4: false needs Docker API 1.47; the network gets IPv4",
+                    );
                 }
                 "labels" => def.labels = self.key_values(v, "labels"),
                 "driver_opts" => def.driver_opts = self.key_values(v, "driver_opts"),

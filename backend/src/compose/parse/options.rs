@@ -13,23 +13,7 @@ use super::*;
 pub(super) const MAX_ENTRIES: usize = 1000;
 
 /// Resource limits the kernel knows (`ulimit -a`).
-const ULIMITS: &[&str] = &[
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-];
+const ULIMITS: &[&str] = protocol::ULIMIT_NAMES;
 
 impl Parser {
     /// Handles one service key that is not one of the everyday ones;
@@ -695,7 +679,7 @@ impl Parser {
 
     fn mac_address(&mut self, node: &Node) -> Option<String> {
         let mac = self.string(node, "mac_address")?;
-        if !is_mac(&mac) {
+        if !protocol::is_mac_address(&mac) {
             self.issue(
                 at(node),
                 format!("mac_address {mac:?} is not six hex pairs like 02:42:ac:11:00:02"),
@@ -939,14 +923,6 @@ fn place(node: &Node) -> Mark {
 
 fn is_permissions(p: &str) -> bool {
     !p.is_empty() && p.len() <= 3 && p.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
-}
-
-fn is_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Sizes as compose reads them: a number, optional space, and an optional
