@@ -215,6 +215,17 @@ pub async fn plan(
             continue;
         };
         let mut changes = Vec::new();
+        // What this engine cannot carry (its API version), said before `up`.
+        if service.replicas > 0 {
+            let first = desired(ctx, service, 1);
+            for w in engine.create_warnings(&first.spec).await? {
+                plan.warnings.push(protocol::ComposeIssue {
+                    line: 0,
+                    column: 0,
+                    message: format!("service `{name}`: {w}"),
+                });
+            }
+        }
         let existing: Vec<&ProjectContainer> = state
             .containers
             .iter()

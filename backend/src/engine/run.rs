@@ -38,6 +38,14 @@ impl Engine {
             .await
     }
 
+    /// What this engine would leave out of `spec` for want of API version
+    /// (the warnings a create would answer), known before anything is made.
+    pub async fn create_warnings(&self, spec: &ContainerSpec) -> EngineResult<Vec<String>> {
+        let docker = self.docker().await?;
+        let api = docker.client_version();
+        Ok(to_create_body(spec, (api.major_version, api.minor_version)).1)
+    }
+
     /// [`Engine::run_container`] with what compose adds: a healthcheck,
     /// aliases, and more than one network.
     pub async fn run_container_with(

@@ -351,7 +351,7 @@ async fn a_file_with_secrets_anchors_profiles_and_host_options_deploys_as_writte
 async fn warnings_travel_with_validate_and_plan_and_never_block() {
     let (_app, admin) = TestApp::start_set_up().await;
     let compose = format!(
-        "services:\n  a:\n    image: {TEST_IMAGE}\n    deploy:\n      placement:\n        constraints: [node.role == manager]\n    develop:\n      watch: []\n"
+        "services:\n  a:\n    image: {TEST_IMAGE}\n    deploy:\n      placement:\n        constraints: [node.role == manager]\n    develop:\n      watch: []\n    annotations:\n      com.example.note: kept\n"
     );
     let check: protocol::ComposeCheck = admin
         .post_json(
