@@ -619,3 +619,74 @@ networks:
     let plan = plan_of(&admin, &name).await;
     assert!(plan.unchanged, "{plan:?}");
 }
+
+/// Every file of the corpus (published compose files of real apps and the
+/// compose project's samples), saved as a stack with its folder's files,
+/// plans against the real engine.
+#[tokio::test]
+async fn every_corpus_file_saves_and_plans_on_the_engine() {
+    let (_app, admin) = TestApp::start_set_up().await;
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compose-corpus");
+    let mut folders: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .filter(|e| e.path().join("compose.yaml").is_file())
+        .map(|e| e.path())
+        .collect();
+    folders.sort();
+    assert!(folders.len() >= 40, "{}", folders.len());
+    let mut planned = 0;
+    for folder in &folders {
+        let label = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = project_name(&label.chars().take(12).collect::<String>());
+        let compose = std::fs::read_to_string(folder.join("compose.yaml")).expect("compose");
+        let env = std::fs::read_to_string(folder.join(".env")).unwrap_or_default();
+        // Save a placeholder, upload the folder, then save the real file:
+        // the files it names must be in the stack's folder first.
+        let r = admin
+            .post_json(S, &json!({"name": name, "compose": format!("services:\n  x:\n    image: {TEST_IMAGE}\n"), "env": ""}))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{label}");
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut stack = vec![folder.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).expect("read").flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(folder).expect("inside").to_string_lossy().into_owned();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if rel != "compose.yaml" && rel != ".env" {
+                    tar.append_path_with_name(&p, &rel).expect("tar");
+                }
+            }
+        }
+        let r = admin
+            .client
+            .put(format!("{}{S}/{name}/files", admin.base))
+            .header("content-type", "application/x-tar")
+            .body(tar.into_inner().expect("tar"))
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), StatusCode::OK, "{label}: {}", r.text().await.unwrap_or_default());
+        let r = admin
+            .client
+            .put(format!("{}{S}/{name}", admin.base))
+            .json(&json!({"compose": compose, "env": env}))
+            .send()
+            .await
+            .expect("put");
+        assert!(r.status().is_success(), "{label}: {}", r.text().await.unwrap_or_default());
+        let plan = plan_of(&admin, &name).await;
+        assert!(
+            plan.steps.iter().any(|s| s.kind == "container" && s.action == PlanAction::Create),
+            "{label}: {plan:?}"
+        );
+        let cfg: StackConfig = admin.get_json(&format!("{S}/{name}/config")).await;
+        assert!(cfg.config.contains("services:"), "{label}");
+        let r = admin.delete(&format!("{S}/{name}")).await;
+        assert!(r.status().is_success(), "{label}");
+        planned += 1;
+    }
+    eprintln!("{planned} of {} corpus files saved and planned", folders.len());
+}
