@@ -327,6 +327,43 @@ pub struct HostReach {
     pub detail: String,
 }
 
+impl crate::ContainerSpec {
+    /// Everything this spec asks that reaches beyond its own container into
+    /// the host: bind mounts, the host's network or another container's,
+    /// and [`ContainerOptions::host_reach`]. The one list a policy checks,
+    /// whichever way the spec arrived (the run form, a `docker run` line,
+    /// an edit, a compose service).
+    pub fn host_reach(&self) -> Vec<HostReach> {
+        let mut out = Vec::new();
+        for m in self
+            .mounts
+            .iter()
+            .filter(|m| m.kind == crate::MountKind::Bind)
+        {
+            out.push(HostReach {
+                field: "mounts".into(),
+                detail: format!("binds the host path {} at {}", m.source, m.target),
+            });
+        }
+        match self.network.as_deref() {
+            Some("host") => out.push(HostReach {
+                field: "network".into(),
+                detail: "shares the host's network namespace".into(),
+            }),
+            Some(n) if n.starts_with("container:") => out.push(HostReach {
+                field: "network".into(),
+                detail: format!(
+                    "joins the network namespace of {}",
+                    &n["container:".len()..]
+                ),
+            }),
+            _ => {}
+        }
+        out.extend(self.options.host_reach());
+        out
+    }
+}
+
 impl ContainerOptions {
     pub fn is_empty(&self) -> bool {
         *self == ContainerOptions::default()

@@ -15,9 +15,10 @@ use serde::Deserialize;
 
 use super::{AppPath, Route};
 use crate::auth::policy::AuditTarget;
-use crate::auth::Access;
+use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Lifecycle};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
+use crate::policy::check_spec;
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -48,10 +49,12 @@ pub fn routes() -> Vec<Route> {
 
 async fn create(
     State(state): State<AppState>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(spec): AppJson<ContainerSpec>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
+    check_spec(&me, &spec)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -63,12 +66,14 @@ fn created_response(created: CreatedContainer) -> Response {
 
 async fn from_command(
     State(state): State<AppState>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(req): AppJson<FromCommand>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     let mut spec = parse_run_command(&req.command).map_err(|e| AppError::BadRequest(e.message))?;
     spec.start = req.start;
+    check_spec(&me, &spec)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -84,11 +89,13 @@ async fn spec(
 
 async fn recreate(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
     AppJson(spec): AppJson<ContainerSpec>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
+    check_spec(&me, &spec)?;
     let created = engine.recreate_container(&id, &spec).await?;
     let target = Extension(AuditTarget(format!("container {}", created.name)));
     Ok((target, AppJson(created)).into_response())

@@ -183,7 +183,7 @@ async fn up(
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: UpOptions = optional_body(&body)?;
-    let deployment = deploy::prepare(&state, &ep, &name, &opts, &me.username).await?;
+    let deployment = deploy::prepare(&state, &ep, &name, &opts, &me).await?;
     let target = Extension(AuditTarget(format!(
         "stack {name} revision {}",
         deployment.revision

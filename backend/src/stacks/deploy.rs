@@ -13,12 +13,14 @@ use protocol::{DownOptions, StackProgress, UpOptions};
 use tokio::sync::mpsc;
 
 use super::{check_name, parse, profiles, row, save_revision, source, stack_dir, working_dir};
+use crate::auth::Principal;
 use crate::compose::model::{Hook, Service};
 use crate::compose::parse::parse_duration;
 use crate::compose::spec::{image_of, Context};
-use crate::compose::{apply, build, plan, ComposeFile};
+use crate::compose::{self, apply, build, plan, ComposeFile};
 use crate::engine::{Engine, Lifecycle};
 use crate::error::{AppError, AppResult};
+use crate::policy::check_spec;
 use crate::AppState;
 
 /// Where a running job tells its progress.
@@ -51,7 +53,7 @@ pub async fn prepare(
     ep: &str,
     name: &str,
     opts: &UpOptions,
-    author: &str,
+    who: &Principal,
 ) -> AppResult<Deployment> {
     let engine = state.endpoints.get(ep)?;
     let source = source(state, ep, name, None, opts.revision).await?;
@@ -65,12 +67,38 @@ pub async fn prepare(
             )));
         }
     }
+    let services = plan::active_services(&file, &profiles(&source.env), &opts.services);
+    let files_key = super::files_key(state)?;
+    // Every service's container passes the one spec check, as a container
+    // from the run form does; an old revision too, before it is saved again.
+    {
+        let ctx = Context {
+            project: name,
+            file: &file,
+            working_dir: &dir,
+            files_key: &files_key,
+        };
+        for s in services.iter().filter_map(|s| file.services.get(s)) {
+            let want = compose::spec::desired(&ctx, s, 1);
+            check_spec(who, &want.spec).map_err(|e| match e {
+                AppError::Forbidden(m) => AppError::Forbidden(format!("service `{}`: {m}", s.name)),
+                e => e,
+            })?;
+        }
+    }
     if let Some(n) = opts.revision {
         // A rollback: the old revision becomes the newest.
-        save_revision(state, ep, &source.row, &source.compose, &source.env, author).await?;
+        save_revision(
+            state,
+            ep,
+            &source.row,
+            &source.compose,
+            &source.env,
+            &who.username,
+        )
+        .await?;
         tracing::info!(stack = %name, revision = n, "rolling back");
     }
-    let services = plan::active_services(&file, &profiles(&source.env), &opts.services);
     let to_build: Vec<String> = services
         .iter()
         .filter(|s| file.services.get(*s).is_some_and(|s| s.build.is_some()))
@@ -88,7 +116,6 @@ pub async fn prepare(
         state.store.registry_logins(&state.config.data_dir).await?
     };
     let remove_orphans = opts.remove_orphans && opts.services.is_empty();
-    let files_key = super::files_key(state)?;
     // Without builds or pulls the plan is made now, so a bad request fails
     // as a plain 4xx; otherwise it has to wait for the new images.
     let early_plan = if to_build.is_empty() && to_pull.is_empty() {

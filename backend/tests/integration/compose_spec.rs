@@ -637,7 +637,10 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
     assert!(folders.len() >= 40, "{}", folders.len());
     let mut planned = 0;
     for folder in &folders {
-        let label = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = project_name(&label.chars().take(12).collect::<String>());
         let compose = std::fs::read_to_string(folder.join("compose.yaml")).expect("compose");
         let env = std::fs::read_to_string(folder.join(".env")).unwrap_or_default();
@@ -652,7 +655,11 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(&dir).expect("read").flatten() {
                 let p = e.path();
-                let rel = p.strip_prefix(folder).expect("inside").to_string_lossy().into_owned();
+                let rel = p
+                    .strip_prefix(folder)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
                 if p.is_dir() {
                     stack.push(p);
                 } else if rel != "compose.yaml" && rel != ".env" {
@@ -668,7 +675,12 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
             .send()
             .await
             .expect("upload");
-        assert_eq!(r.status(), StatusCode::OK, "{label}: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{label}: {}",
+            r.text().await.unwrap_or_default()
+        );
         let r = admin
             .client
             .put(format!("{}{S}/{name}", admin.base))
@@ -676,10 +688,16 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
             .send()
             .await
             .expect("put");
-        assert!(r.status().is_success(), "{label}: {}", r.text().await.unwrap_or_default());
+        assert!(
+            r.status().is_success(),
+            "{label}: {}",
+            r.text().await.unwrap_or_default()
+        );
         let plan = plan_of(&admin, &name).await;
         assert!(
-            plan.steps.iter().any(|s| s.kind == "container" && s.action == PlanAction::Create),
+            plan.steps
+                .iter()
+                .any(|s| s.kind == "container" && s.action == PlanAction::Create),
             "{label}: {plan:?}"
         );
         let cfg: StackConfig = admin.get_json(&format!("{S}/{name}/config")).await;
@@ -688,5 +706,8 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
         assert!(r.status().is_success(), "{label}");
         planned += 1;
     }
-    eprintln!("{planned} of {} corpus files saved and planned", folders.len());
+    eprintln!(
+        "{planned} of {} corpus files saved and planned",
+        folders.len()
+    );
 }
