@@ -166,7 +166,7 @@ pub fn check_spec(
         let allowed = if name == "ALL" {
             policy.allow_privileged
         } else {
-            policy.allowed_capabilities.iter().any(|a| *a == name)
+            policy.allowed_capabilities.contains(&name)
         };
         if !allowed {
             let allows = if policy.allowed_capabilities.is_empty() {
@@ -364,6 +364,12 @@ fn check_bind(
             ));
         }
     }
+    if !policy.allow_bind_mounts {
+        return Err(refuse(
+            field,
+            format!("{binds}; this endpoint's policy does not allow bind mounts"),
+        ));
+    }
     for form in &forms {
         let reaches = |p: &String| is_under(form, p) || is_under(p, form);
         if ctx.data_dirs.iter().any(reaches) {
@@ -378,12 +384,6 @@ fn check_bind(
                 format!("{binds}, which reaches the engine's socket; that is never allowed"),
             ));
         }
-    }
-    if !policy.allow_bind_mounts {
-        return Err(refuse(
-            field,
-            format!("{binds}; this endpoint's policy does not allow bind mounts"),
-        ));
     }
     let roots: Vec<Vec<String>> = policy
         .bind_mount_roots
@@ -546,6 +546,13 @@ mod tests {
         let spec = bind("/var/lib/berth/stacks/local/app/conf");
         assert!(check_spec(&who(Role::Operator), &deny, &spec, &c).is_ok());
         let e = refused(&deny, &bind("/var/lib/berth/stacks/local/app/../../x"), &c);
+        assert!(e.contains("`mounts`"), "{e}");
+        let open = EndpointPolicy {
+            allow_bind_mounts: true,
+            bind_mount_roots: vec!["/".into()],
+            ..Default::default()
+        };
+        let e = refused(&open, &bind("/var/lib/berth/stacks/local/app/../../x"), &c);
         assert!(e.contains("data directory"), "{e}");
         let join = |n: &str| ContainerSpec {
             image: "x".into(),
