@@ -18,7 +18,7 @@ use crate::auth::policy::AuditTarget;
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Lifecycle};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::policy::check_spec;
+use crate::policy::{self, check_spec};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -54,7 +54,8 @@ async fn create(
     AppJson(spec): AppJson<ContainerSpec>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -73,7 +74,8 @@ async fn from_command(
     let engine = state.endpoints.get(&ep)?;
     let mut spec = parse_run_command(&req.command).map_err(|e| AppError::BadRequest(e.message))?;
     spec.start = req.start;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -95,7 +97,8 @@ async fn recreate(
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.recreate_container(&id, &spec).await?;
     let target = Extension(AuditTarget(format!("container {}", created.name)));
     Ok((target, AppJson(created)).into_response())

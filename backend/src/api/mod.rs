@@ -11,6 +11,7 @@ mod images;
 mod logs;
 mod networks;
 mod openapi;
+mod policy;
 mod session;
 mod setup;
 mod stack_files;
@@ -137,6 +138,7 @@ pub fn all_routes() -> Vec<Route> {
         tokens::routes(),
         audit::routes(),
         endpoints::routes(),
+        policy::routes(),
         containers::routes(),
         volumes::routes(),
         networks::routes(),
