@@ -11,6 +11,7 @@ mod images;
 mod logs;
 mod networks;
 mod openapi;
+mod redact;
 mod session;
 mod setup;
 mod stack_files;
