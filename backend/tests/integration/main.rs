@@ -13,4 +13,5 @@ mod images;
 mod live;
 mod run;
 mod run_options;
+mod secrets;
 mod stacks;
