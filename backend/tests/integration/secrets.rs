@@ -346,3 +346,73 @@ async fn an_exec_session_leaves_an_audit_row_with_its_command_and_duration() {
     assert!(row.target.contains("lasted "), "the duration: {row:?}");
     assert!(row.target.contains("exit code 4"), "{row:?}");
 }
+
+/// A container the compose CLI might have left, labelled with `dir` and
+/// `file`; removed when dropped.
+async fn labelled_project(project: &str, dir: Option<&str>, file: &str) -> EngineContainer {
+    let mut labels = vec![
+        ("com.docker.compose.project", project),
+        ("com.docker.compose.service", "app"),
+        ("com.docker.compose.project.config_files", file),
+    ];
+    if let Some(dir) = dir {
+        labels.push(("com.docker.compose.project.working_dir", dir));
+    }
+    EngineContainer::create(
+        &format!("{project}-app-1"),
+        &["sleep", "300"],
+        &labels,
+        true,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn adopt_reads_only_files_inside_the_labelled_working_directory() {
+    let (_app, admin) = TestApp::start_set_up().await;
+    let inside = tempfile::tempdir().expect("dir");
+    let outside = tempfile::tempdir().expect("dir");
+    let compose = format!("services:\n  app:\n    image: {TEST_IMAGE}\n");
+    std::fs::write(outside.path().join("compose.yml"), &compose).expect("write");
+    std::fs::write(inside.path().join("compose.yml"), &compose).expect("write");
+    std::os::unix::fs::symlink(
+        outside.path().join("compose.yml"),
+        inside.path().join("link.yml"),
+    )
+    .expect("symlink");
+    let dir = inside.path().to_str().expect("utf-8 path");
+
+    let refused = [
+        (Some(dir), "/etc/shadow".to_string(), "config_files"),
+        (
+            Some(dir),
+            format!("{dir}/../../../etc/passwd.yml"),
+            "config_files",
+        ),
+        (Some(dir), format!("{dir}/link.yml"), "config_files"),
+        (None, format!("{dir}/compose.yml"), "working_dir"),
+    ];
+    for (working_dir, file, label) in refused {
+        let project = unique("adopt");
+        let _c = labelled_project(&project, working_dir, &file).await;
+        let detail = expect_problem(
+            admin.post(&format!("{S}/{project}/adopt")).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert!(
+            detail.contains(&format!("com.docker.compose.project.{label}")),
+            "{file}: {detail}"
+        );
+    }
+
+    let project = unique("adopt");
+    let _c = labelled_project(&project, Some(dir), &format!("{dir}/compose.yml")).await;
+    let r = admin.post(&format!("{S}/{project}/adopt")).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+}
