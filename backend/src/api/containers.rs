@@ -13,7 +13,7 @@ use protocol::{
 };
 use serde::Deserialize;
 
-use super::{AppPath, Route};
+use super::{redact, AppPath, Route};
 use crate::auth::policy::AuditTarget;
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Lifecycle};
@@ -82,11 +82,16 @@ async fn from_command(
 
 async fn spec(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ContainerSpec>> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    Ok(AppJson(engine.container_spec(&id).await?))
+    let mut spec = engine.container_spec(&id).await?;
+    if redact::hides_values(&me) {
+        redact::container_spec(&mut spec);
+    }
+    Ok(AppJson(spec))
 }
 
 async fn recreate(
@@ -216,11 +221,16 @@ async fn list(
 
 async fn inspect(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ContainerDetail>> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    Ok(AppJson(engine.inspect_container(&id).await?))
+    let mut detail = engine.inspect_container(&id).await?;
+    if redact::hides_values(&me) {
+        redact::container_detail(&mut detail);
+    }
+    Ok(AppJson(detail))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,6 +12,7 @@ mod logs;
 mod networks;
 mod openapi;
 mod policy;
+mod redact;
 mod session;
 mod setup;
 mod stack_files;

@@ -14,4 +14,5 @@ mod live;
 mod policy;
 mod run;
 mod run_options;
+mod secrets;
 mod stacks;
