@@ -574,6 +574,10 @@ pub struct NewVolume {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// The driver's options, such as the `local` driver's
+    /// `{"type":"nfs","o":"addr=10.0.0.1","device":":/export"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }

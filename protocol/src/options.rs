@@ -359,6 +359,12 @@ impl crate::ContainerSpec {
             }),
             _ => {}
         }
+        if self.gpus.is_some() {
+            out.push(HostReach {
+                field: "gpus".into(),
+                detail: "requests the host's GPUs".into(),
+            });
+        }
         out.extend(self.options.host_reach());
         out
     }

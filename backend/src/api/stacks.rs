@@ -86,7 +86,7 @@ async fn create(
     AppPath(ep): AppPath<String>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<Response> {
-    let detail = stacks::create(&state, &ep, &input, &me.username).await?;
+    let detail = stacks::create(&state, &ep, &input, &me).await?;
     let target = Extension(AuditTarget(format!("stack {}", input.name)));
     Ok((StatusCode::CREATED, target, AppJson(detail)).into_response())
 }
@@ -125,7 +125,7 @@ async fn update(
     AppPath((ep, name)): AppPath<(String, String)>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<Response> {
-    let detail = stacks::update(&state, &ep, &name, &input, &me.username).await?;
+    let detail = stacks::update(&state, &ep, &name, &input, &me).await?;
     Ok((
         Extension(AuditTarget(format!(
             "stack {name} revision {}",

@@ -79,6 +79,10 @@ async fn delete(
     AppPath(id): AppPath<i64>,
 ) -> AppResult<Response> {
     let name = state.store.delete_token(me.user_id, id).await?;
+    // Sockets opened with that token close now, not at the next check.
+    state
+        .revocations
+        .publish(crate::auth::revocation::Recheck::User(me.user_id));
     Ok((
         StatusCode::NO_CONTENT,
         Extension(AuditTarget(format!("token {name}"))),

@@ -8,8 +8,9 @@ use protocol::{NewVolume, PruneReport, Role, VolumeSummary};
 
 use super::{AppPath, Route};
 use crate::auth::policy::AuditTarget;
-use crate::auth::Access;
+use crate::auth::{Access, Principal};
 use crate::error::{AppJson, AppResult};
+use crate::policy;
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -64,10 +65,23 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(req): AppJson<NewVolume>,
 ) -> AppResult<Response> {
-    let volume = state.endpoints.get(&ep)?.create_volume(&req).await?;
+    let engine = state.endpoints.get(&ep)?;
+    // A `local` volume with `type=none,o=bind` is a bind mount by another
+    // name: the same policy holds.
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    policy::check_volume_options(
+        &me,
+        &policy,
+        req.driver.as_deref(),
+        &req.driver_opts,
+        &ctx,
+        "driver_opts",
+    )?;
+    let volume = engine.create_volume(&req).await?;
     let target = Extension(AuditTarget(format!("volume {}", volume.name)));
     Ok((StatusCode::CREATED, target, AppJson(volume)).into_response())
 }

@@ -89,6 +89,8 @@ impl Engine {
         let create = VolumeCreateRequest {
             name: Some(req.name.clone()),
             driver: req.driver.clone().filter(|d| !d.is_empty()),
+            driver_opts: (!req.driver_opts.is_empty())
+                .then(|| req.driver_opts.clone().into_iter().collect()),
             labels: Some(req.labels.clone().into_iter().collect()),
             ..Default::default()
         };

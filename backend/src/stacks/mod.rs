@@ -314,8 +314,9 @@ pub async fn create(
     state: &AppState,
     ep: &str,
     input: &StackInput,
-    author: &str,
+    who: &crate::auth::Principal,
 ) -> AppResult<StackDetail> {
+    let author = who.username.as_str();
     state.endpoints.get(ep)?;
     check_name(&input.name)?;
     check_sizes(input)?;
@@ -325,7 +326,7 @@ pub async fn create(
         &input.env,
         &working_dir(state, ep, &input.name),
     )?;
-    check_at_save(state, ep, &input.name, &file, author).await?;
+    check_at_save(state, ep, &input.name, &file, who).await?;
     if state
         .endpoints
         .get(ep)?
@@ -352,12 +353,13 @@ pub async fn update(
     ep: &str,
     name: &str,
     input: &StackInput,
-    author: &str,
+    who: &crate::auth::Principal,
 ) -> AppResult<StackDetail> {
+    let author = who.username.as_str();
     let row = row(state, ep, name).await?;
     check_sizes(input)?;
     let file = parse(&input.compose, &input.env, &working_dir(state, ep, name))?;
-    check_at_save(state, ep, name, &file, author).await?;
+    check_at_save(state, ep, name, &file, who).await?;
     save_revision(state, ep, &row, &input.compose, &input.env, author).await?;
     detail(state, ep, name).await
 }
@@ -369,17 +371,13 @@ async fn check_at_save(
     ep: &str,
     name: &str,
     file: &ComposeFile,
-    author: &str,
+    who: &crate::auth::Principal,
 ) -> AppResult<()> {
-    let Some(user) = state.store.user_by_name(author).await? else {
-        return Err(AppError::Forbidden("the author is not a user".into()));
-    };
-    let who = crate::auth::Principal::new(&user, crate::auth::policy::Credential::Session);
     let engine = state.endpoints.get(ep)?;
     deploy::check_stack(
         state,
         &engine,
-        &who,
+        who,
         name,
         file,
         &working_dir(state, ep, name),

@@ -62,6 +62,11 @@ async fn exec_ws(
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
+    // Never into berth's own container, whatever the name or prefix used.
+    if me.role < protocol::Role::Admin {
+        let full_id = engine.inspect_container(&id).await?.id;
+        crate::policy::check_exec(&me, &full_id)?;
+    }
     let cmd: Vec<String> = match params
         .cmd
         .as_deref()

@@ -257,24 +257,51 @@ async fn the_data_dir_and_the_engine_socket_are_never_bound_and_roots_resolve_sy
 }
 
 #[tokio::test]
-async fn the_volumes_route_takes_no_driver_options() {
+async fn a_bind_volume_is_a_bind_mount_to_the_policy() {
     let (app, admin) = TestApp::start_set_up().await;
     let operator = app.user(&admin, "otto", Role::Operator).await;
     let mut cleanup = Cleanup::default();
     let name = cleanup.volume(&unique("pol-vol"));
+    let bind = json!({"name": name, "driver": "local", "driver_opts": {"type": "none", "o": "bind", "device": "/"}});
     let r = operator
-        .post_json(
-            "/api/v1/endpoints/local/volumes",
-            &json!({"name": name, "driver_opts": {"type": "none", "o": "bind", "device": "/"}}),
-        )
+        .post_json("/api/v1/endpoints/local/volumes", &bind)
         .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    refused(r, "driver_opts").await;
+    // An admin may; the engine gets the options.
+    let r = admin
+        .post_json("/api/v1/endpoints/local/volumes", &bind)
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
     let v = engine()
         .await
         .inspect_volume(&name)
         .await
         .expect("the volume");
-    assert!(v.options.is_empty(), "{:?}", v.options);
+    assert_eq!(
+        v.options.get("device").map(String::as_str),
+        Some("/"),
+        "{:?}",
+        v.options
+    );
+    // Options that bind nothing are the operator's to use.
+    let plain = cleanup.volume(&unique("pol-vol2"));
+    let r = operator
+        .post_json(
+            "/api/v1/endpoints/local/volumes",
+            &json!({"name": plain, "driver": "local", "driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "size=1m"}}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
 }
 
 fn stack_with(service_lines: &str, extra: &str) -> String {

@@ -410,6 +410,7 @@ fn CreateVolume(ep: Memo<String>, on_created: impl Fn() + Clone + 'static) -> im
             name: name.get_untracked().trim().to_owned(),
             driver: Some(driver.get_untracked().trim().to_owned()).filter(|d| !d.is_empty()),
             labels: parsed,
+            ..NewVolume::default()
         };
         let ep = ep.get_untracked();
         let on_created = on_created.clone();
