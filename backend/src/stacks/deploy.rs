@@ -87,6 +87,25 @@ pub async fn check_stack(
         files_key,
     };
     for s in file.services.values() {
+        // A privileged hook runs with every capability inside the
+        // container: the same as asking for `privileged`.
+        let privileged_hook = s.post_start.iter().chain(&s.pre_stop).any(|h| h.privileged);
+        if privileged_hook && !policy.allow_privileged {
+            let key = if s.post_start.iter().any(|h| h.privileged) {
+                "post_start"
+            } else {
+                "pre_stop"
+            };
+            let at = s
+                .marks
+                .get(key)
+                .map(|(line, column)| format!("{line}:{column} "))
+                .unwrap_or_default();
+            return Err(AppError::Forbidden(format!(
+                "{at}service `{}`: `{key}`: a privileged hook runs with every capability; this endpoint's policy does not allow privileged",
+                s.name
+            )));
+        }
         let want = compose::spec::desired(&spec_ctx, s, 1);
         check_spec(who, &policy, &want.spec, &ctx).map_err(|e| match e {
             AppError::Forbidden(m) => {

@@ -334,6 +334,11 @@ async fn a_stack_is_checked_at_save_and_at_up_naming_the_line() {
         (stack_with("    privileged: true\n", ""), "privileged", "5:5 service `app`"),
         (stack_with("    cap_add: [SYS_ADMIN]\n", ""), "cap_add", "5:5"),
         (stack_with("    pid: host\n", ""), "pid", "5:5"),
+        (
+            stack_with("    post_start:\n      - command: [\"true\"]\n        privileged: true\n", ""),
+            "post_start",
+            "5:5 service `app`",
+        ),
     ];
     for (compose, field, at) in &cases {
         let name = unique("pol-stack");
