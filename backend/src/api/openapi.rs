@@ -1,5 +1,7 @@
 //! The OpenAPI document, made from the same route list as the router and
-//! the policy, so it describes every route and who may call it.
+//! the policy, so it describes every route and who may call it. Each
+//! operation carries `x-berth-access` (`public`, `viewer`, `operator` or
+//! `admin`): the access its route declares, for tools and tests.
 
 use std::sync::Arc;
 
@@ -32,6 +34,10 @@ pub fn document(routes: &[Route]) -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        let access = match route.access {
+            Access::Public => "public",
+            Access::AtLeast(role) => role.as_str(),
+        };
         let (security, who) = match route.access {
             Access::Public => (json!([]), "anyone".to_string()),
             Access::AtLeast(role) => (
@@ -45,6 +51,7 @@ pub fn document(routes: &[Route]) -> Value {
             "description": format!("Who may call it: {who}."),
             "parameters": params,
             "security": security,
+            "x-berth-access": access,
             "responses": {
                 "2XX": {"description": "success"},
                 "default": {"description": "an error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}

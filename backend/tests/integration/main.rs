@@ -11,6 +11,7 @@ mod engine_restart;
 mod hardening;
 mod images;
 mod live;
+mod matrix;
 mod policy;
 mod run;
 mod run_options;
