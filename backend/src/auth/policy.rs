@@ -501,6 +501,38 @@ mod tests {
         assert!(authorize(Access::Public, None).is_ok());
     }
 
+    #[test]
+    fn a_token_scope_narrows_what_its_owner_may() {
+        let get = &Method::GET;
+        let post = &Method::POST;
+        assert!(authorize_token(None, post, Some("local")).is_ok());
+        let read_only = TokenLimits {
+            scope: TokenScope {
+                read_only: true,
+                endpoints: None,
+            },
+            expires_at: None,
+        };
+        assert!(authorize_token(Some(&read_only), get, Some("local")).is_ok());
+        assert!(matches!(
+            authorize_token(Some(&read_only), post, None),
+            Err(AppError::Forbidden(_))
+        ));
+        let elsewhere = TokenLimits {
+            scope: TokenScope {
+                read_only: false,
+                endpoints: Some(vec!["other".into()]),
+            },
+            expires_at: None,
+        };
+        assert!(matches!(
+            authorize_token(Some(&elsewhere), get, Some("local")),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(authorize_token(Some(&elsewhere), post, Some("other")).is_ok());
+        assert!(authorize_token(Some(&elsewhere), post, None).is_ok());
+    }
+
     fn client_of(h: &HeaderMap, trusted: &[&str]) -> ClientInfo {
         let trusted =
             TrustedProxies::new(trusted.iter().map(|s| s.parse().expect("net")).collect());

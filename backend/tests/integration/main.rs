@@ -16,3 +16,4 @@ mod run;
 mod run_options;
 mod secrets;
 mod stacks;
+mod tokens;
