@@ -215,11 +215,8 @@ pub async fn tokens() -> Result<Vec<ApiToken>, ApiError> {
     get("/api/v1/tokens").await
 }
 
-pub async fn create_token(name: &str) -> Result<CreatedToken, ApiError> {
-    let body = NewToken {
-        name: name.to_owned(),
-    };
-    post("/api/v1/tokens", &body, On401::SignIn).await
+pub async fn create_token(body: &NewToken) -> Result<CreatedToken, ApiError> {
+    post("/api/v1/tokens", body, On401::SignIn).await
 }
 
 pub async fn delete_token(id: i64) -> Result<(), ApiError> {

@@ -106,6 +106,28 @@ pub struct UserPatch {
     pub role: Option<Role>,
 }
 
+/// The farthest expiry an API token may have, in days.
+pub const TOKEN_MAX_DAYS: u32 = 3650;
+
+/// What a token may reach, within what its owner may reach now: never more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenScope {
+    /// Only viewer-level reads (GET and the streams a viewer may open),
+    /// whatever the owner's role.
+    #[serde(default)]
+    pub read_only: bool,
+    /// The endpoints the token may reach; `None` for all its owner may.
+    #[serde(default)]
+    pub endpoints: Option<Vec<String>>,
+}
+
+impl TokenScope {
+    /// True when the scope takes nothing away from the owner's rights.
+    pub fn is_full(&self) -> bool {
+        !self.read_only && self.endpoints.is_none()
+    }
+}
+
 /// An API token as listed: the secret itself is shown only once, at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiToken {
@@ -113,12 +135,42 @@ pub struct ApiToken {
     pub name: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// RFC 3339, UTC; `None` for a token that never expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub expired: bool,
+    #[serde(default)]
+    pub scope: TokenScope,
 }
 
-/// `POST /api/v1/tokens`.
+/// `POST /api/v1/tokens`. Expiry: `expires_in_days` (1 to 3650) or
+/// `expires_at` (RFC 3339, in the future), not both; `"expires_at": null`
+/// for a token that never expires; neither for the default of 90 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewToken {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<u32>,
+    /// Absent: not given; `Some(None)`: `null`, never expires.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub expires_at: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TokenScope>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`,
+/// through `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The answer to `POST /api/v1/tokens`: the only time `token` is returned.
@@ -127,6 +179,10 @@ pub struct CreatedToken {
     pub id: i64,
     pub name: String,
     pub token: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub scope: TokenScope,
 }
 
 /// One row of the audit log: who did what to which target, and how it went.

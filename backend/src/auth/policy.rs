@@ -10,17 +10,17 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use protocol::Role;
+use protocol::{Role, TokenScope};
 use tokio::sync::oneshot;
 
 use super::client::ClientInfo;
-use super::principal::authenticate;
+use super::principal::identify;
 use crate::error::AppError;
 use crate::store::{NewAudit, UserRow};
 use crate::AppState;
@@ -90,6 +90,61 @@ impl Principal {
             credential,
         }
     }
+
+    /// The owner of a token, acting through it: never above a viewer when
+    /// the token is read-only, never above the owner's role now.
+    pub fn for_token(owner: &UserRow, scope: &TokenScope) -> Self {
+        let mut p = Principal::new(owner, Credential::Token);
+        if scope.read_only {
+            p.role = p.role.min(Role::Viewer);
+        }
+        p
+    }
+}
+
+/// What the API token a request came with allows, beyond what its owner's
+/// role does: always less or the same. In the request's extensions when
+/// the request came with a token.
+#[derive(Debug, Clone, Default)]
+pub struct TokenLimits {
+    pub scope: TokenScope,
+    /// The token's expiry, in the stored format; `None` for never.
+    pub expires_at: Option<String>,
+}
+
+impl TokenLimits {
+    /// May this token reach endpoint `ep`?
+    pub fn reaches(&self, ep: &str) -> bool {
+        self.scope
+            .endpoints
+            .as_ref()
+            .is_none_or(|eps| eps.iter().any(|e| e == ep))
+    }
+}
+
+/// The token part of the policy, after [`authorize`]: a read-only token
+/// only reads (its role is a viewer's already, see
+/// [`Principal::for_token`]; this refuses the viewer-level writes too), and
+/// an endpoint-scoped token finds no other endpoint: 404, as if it did not
+/// exist. `endpoint` is the route's `{ep}`.
+pub fn authorize_token(
+    limits: Option<&TokenLimits>,
+    method: &Method,
+    endpoint: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(limits) = limits else {
+        return Ok(());
+    };
+    if let Some(ep) = endpoint {
+        if !limits.reaches(ep) {
+            return Err(AppError::NotFound(format!("no endpoint with id {ep:?}")));
+        }
+    }
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if limits.scope.read_only && !reads {
+        return Err(AppError::Forbidden("this API token is read-only".into()));
+    }
+    Ok(())
 }
 
 /// THE policy: may `principal` call a route that declares `access`?
@@ -224,8 +279,9 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
         return AppError::Forbidden("no policy allows this route".into()).into_response();
     };
 
-    let principal = match authenticate(&state.store, request.headers()).await {
-        Ok(p) => p,
+    let (principal, limits) = match identify(&state.store, request.headers()).await {
+        Ok(Some((p, limits))) => (Some(p), limits),
+        Ok(None) => (None, None),
         Err(e) => {
             if mutating {
                 let status = e.status_code();
@@ -248,7 +304,12 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
             "cross-origin requests are refused".into(),
         ))
     } else {
-        authorize(policy.access, principal.as_ref())
+        let endpoint = match limits {
+            Some(_) if template.contains("{ep}") => endpoint_param(&mut request).await,
+            _ => None,
+        };
+        authorize_token(limits.as_ref(), &method, endpoint.as_deref())
+            .and_then(|()| authorize(policy.access, principal.as_ref()))
     };
     if let Err(e) = decision {
         if mutating {
@@ -261,6 +322,9 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
 
     if let Some(p) = principal {
         request.extensions_mut().insert(p);
+    }
+    if let Some(limits) = limits {
+        request.extensions_mut().insert(limits);
     }
     request.extensions_mut().insert(client);
     let mut response = next.run(request).await;
@@ -298,6 +362,20 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
         }
     }
     response
+}
+
+/// The matched route's `{ep}`, percent-decoded.
+async fn endpoint_param(request: &mut Request) -> Option<String> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
+    let ep = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(name, _)| *name == "ep")
+            .map(|(_, value)| value.to_string())
+    });
+    *request = Request::from_parts(parts, body);
+    ep
 }
 
 /// Adds `Secure` to every cookie the response sets that lacks it. Deciding
@@ -421,6 +499,38 @@ mod tests {
         assert!(authorize(op, Some(&principal(Role::Operator))).is_ok());
         assert!(authorize(op, Some(&principal(Role::Admin))).is_ok());
         assert!(authorize(Access::Public, None).is_ok());
+    }
+
+    #[test]
+    fn a_token_scope_narrows_what_its_owner_may() {
+        let get = &Method::GET;
+        let post = &Method::POST;
+        assert!(authorize_token(None, post, Some("local")).is_ok());
+        let read_only = TokenLimits {
+            scope: TokenScope {
+                read_only: true,
+                endpoints: None,
+            },
+            expires_at: None,
+        };
+        assert!(authorize_token(Some(&read_only), get, Some("local")).is_ok());
+        assert!(matches!(
+            authorize_token(Some(&read_only), post, None),
+            Err(AppError::Forbidden(_))
+        ));
+        let elsewhere = TokenLimits {
+            scope: TokenScope {
+                read_only: false,
+                endpoints: Some(vec!["other".into()]),
+            },
+            expires_at: None,
+        };
+        assert!(matches!(
+            authorize_token(Some(&elsewhere), get, Some("local")),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(authorize_token(Some(&elsewhere), post, Some("other")).is_ok());
+        assert!(authorize_token(Some(&elsewhere), post, None).is_ok());
     }
 
     fn client_of(h: &HeaderMap, trusted: &[&str]) -> ClientInfo {

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use super::policy::{Credential, Principal};
+use super::policy::{Credential, Principal, TokenLimits};
 use super::secret::hash_secret;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
@@ -32,18 +32,35 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// The principal behind the request: `Ok(None)` when it carries no
 /// credential, 401 when it carries one that is not valid.
 pub async fn authenticate(store: &Store, headers: &HeaderMap) -> AppResult<Option<Principal>> {
+    Ok(identify(store, headers).await?.map(|(p, _)| p))
+}
+
+/// [`authenticate`], with the limits of the token the request came with
+/// (`None` for a session). The principal's role is already the lower of
+/// the owner's role now and the token's scope.
+pub async fn identify(
+    store: &Store,
+    headers: &HeaderMap,
+) -> AppResult<Option<(Principal, Option<TokenLimits>)>> {
     if let Some(token) = bearer_token(headers) {
-        let user = store.token_user(&hash_secret(token)).await?;
-        return match user {
-            Some(user) => Ok(Some(Principal::new(&user, Credential::Token))),
-            None => Err(AppError::Unauthorized("the API token is not valid".into())),
+        let Some(used) = store.token_use(&hash_secret(token)).await? else {
+            return Err(AppError::Unauthorized("the API token is not valid".into()));
         };
+        if used.expired {
+            return Err(AppError::Unauthorized("the API token has expired".into()));
+        }
+        let limits = TokenLimits {
+            scope: used.scope,
+            expires_at: used.expires_at,
+        };
+        let principal = Principal::for_token(&used.user, &limits.scope);
+        return Ok(Some((principal, Some(limits))));
     }
     if let Some(secret) = session_cookie(headers) {
         // An expired or unknown cookie is the same as none: the browser app
         // then shows the login page.
         let user = store.session_user(&hash_secret(secret)).await?;
-        return Ok(user.map(|u| Principal::new(&u, Credential::Session)));
+        return Ok(user.map(|u| (Principal::new(&u, Credential::Session), None)));
     }
     Ok(None)
 }

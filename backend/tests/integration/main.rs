@@ -17,3 +17,4 @@ mod run;
 mod run_options;
 mod secrets;
 mod stacks;
+mod tokens;
