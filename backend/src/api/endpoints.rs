@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use protocol::{DiskUsage, Endpoint, EndpointStatus, EngineInfo, Role};
 
 use super::{AppPath, Route};
+use crate::auth::policy::TokenLimits;
 use crate::auth::Access;
 use crate::engine::Engine;
 use crate::error::AppResult;
@@ -62,8 +63,23 @@ pub async fn endpoint_status(engine: &Engine) -> Endpoint {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<Endpoint>> {
-    Json(futures_util::future::join_all(state.endpoints.all().map(|e| endpoint_status(e))).await)
+async fn list(
+    State(state): State<AppState>,
+    token: Option<Extension<TokenLimits>>,
+) -> Json<Vec<Endpoint>> {
+    // A token scoped to some endpoints finds only those.
+    let reaches =
+        |e: &&std::sync::Arc<Engine>| token.as_ref().is_none_or(|Extension(t)| t.reaches(&e.id));
+    Json(
+        futures_util::future::join_all(
+            state
+                .endpoints
+                .all()
+                .filter(reaches)
+                .map(|e| endpoint_status(e)),
+        )
+        .await,
+    )
 }
 
 async fn info(

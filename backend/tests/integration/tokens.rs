@@ -189,7 +189,6 @@ async fn an_endpoint_scoped_token_finds_no_other_endpoint() {
 /// Needs `GET /api/v1/endpoints` to leave out what the token does not reach
 /// (`api/endpoints.rs`: filter on `TokenLimits::reaches`).
 #[tokio::test]
-#[ignore = "needs the endpoint list to honour the token's scope"]
 async fn an_endpoint_scoped_token_lists_only_its_endpoints() {
     let (app, admin) = TestApp::start_set_up().await;
     let other = new_token(
