@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::auth::revocation::Revocations;
 use crate::auth::secret::{hash_secret, new_secret, same_hash};
 use crate::auth::throttle::LoginThrottle;
 use crate::config::ServeArgs;
@@ -17,6 +18,8 @@ pub struct App {
     pub endpoints: Endpoints,
     /// Failed logins per username and per client address.
     pub login_throttle: LoginThrottle,
+    /// Tells open sockets to check their user's rights again.
+    pub revocations: Revocations,
     /// The hash of the one-time setup token, while no user exists.
     setup_token: Mutex<Option<[u8; 32]>>,
 }
@@ -62,6 +65,7 @@ impl AppState {
             store,
             endpoints,
             login_throttle: LoginThrottle::default(),
+            revocations: Revocations::default(),
             setup_token: Mutex::new(token.as_deref().map(hash_secret)),
         };
         Ok((AppState(Arc::new(app)), token))

@@ -372,11 +372,13 @@ mod tests {
 pub mod compose;
 pub mod images;
 pub mod options;
+pub mod policy;
 pub mod run_command;
 
 pub use compose::*;
 pub use images::*;
 pub use options::*;
+pub use policy::*;
 
 /// A port to publish: `-p [host_ip:][host_port[-host_port_end]:]container_port[/protocol]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

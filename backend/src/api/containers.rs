@@ -13,12 +13,12 @@ use protocol::{
 };
 use serde::Deserialize;
 
-use super::{AppPath, Route};
+use super::{redact, AppPath, Route};
 use crate::auth::policy::AuditTarget;
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Lifecycle};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::policy::check_spec;
+use crate::policy::{self, check_spec};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -54,7 +54,8 @@ async fn create(
     AppJson(spec): AppJson<ContainerSpec>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -73,18 +74,24 @@ async fn from_command(
     let engine = state.endpoints.get(&ep)?;
     let mut spec = parse_run_command(&req.command).map_err(|e| AppError::BadRequest(e.message))?;
     spec.start = req.start;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
 
 async fn spec(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ContainerSpec>> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    Ok(AppJson(engine.container_spec(&id).await?))
+    let mut spec = engine.container_spec(&id).await?;
+    if redact::hides_values(&me) {
+        redact::container_spec(&mut spec);
+    }
+    Ok(AppJson(spec))
 }
 
 async fn recreate(
@@ -95,7 +102,8 @@ async fn recreate(
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    check_spec(&me, &spec)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    check_spec(&me, &policy, &spec, &ctx)?;
     let created = engine.recreate_container(&id, &spec).await?;
     let target = Extension(AuditTarget(format!("container {}", created.name)));
     Ok((target, AppJson(created)).into_response())
@@ -213,11 +221,16 @@ async fn list(
 
 async fn inspect(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ContainerDetail>> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
-    Ok(AppJson(engine.inspect_container(&id).await?))
+    let mut detail = engine.inspect_container(&id).await?;
+    if redact::hides_values(&me) {
+        redact::container_detail(&mut detail);
+    }
+    Ok(AppJson(detail))
 }
 
 #[derive(Debug, Default, Deserialize)]

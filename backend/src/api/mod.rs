@@ -11,6 +11,8 @@ mod images;
 mod logs;
 mod networks;
 mod openapi;
+mod policy;
+mod redact;
 mod session;
 mod setup;
 mod stack_files;
@@ -137,6 +139,7 @@ pub fn all_routes() -> Vec<Route> {
         tokens::routes(),
         audit::routes(),
         endpoints::routes(),
+        policy::routes(),
         containers::routes(),
         volumes::routes(),
         networks::routes(),

@@ -11,6 +11,7 @@ use crate::auth::client::ClientInfo;
 use crate::auth::password::verify_password;
 use crate::auth::policy::AuditActor;
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
+use crate::auth::revocation::Recheck;
 use crate::auth::secret::{hash_secret, new_secret};
 use crate::auth::throttle::Lockout;
 use crate::auth::{Access, Principal};
@@ -116,9 +117,15 @@ pub async fn open_session(
     Ok(response)
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     if let Some(secret) = session_cookie(&headers) {
         state.store.delete_session(&hash_secret(secret)).await?;
+        // Sockets opened with this session close; the user's others stay.
+        state.revocations.publish(Recheck::User(me.user_id));
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(

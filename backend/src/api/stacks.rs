@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{AppPath, Route};
+use super::{redact, AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::engine::Lifecycle;
@@ -27,6 +27,8 @@ use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
 const OPERATOR: Access = Access::AtLeast(Role::Operator);
+/// Adopt reads a file a container label names: admins only.
+const ADMIN: Access = Access::AtLeast(Role::Admin);
 
 pub fn routes() -> Vec<Route> {
     const S: &str = "/api/v1/endpoints/{ep}/stacks";
@@ -48,7 +50,7 @@ pub fn routes() -> Vec<Route> {
         Route::post("/api/v1/endpoints/{ep}/stacks/{name}/pull", OPERATOR, "stack.pull", "Pull the images of the stack's services (progress as JSON lines)", pull),
         Route::get("/api/v1/endpoints/{ep}/stacks/{name}/revisions", VIEWER, "stack.revisions", "Every saved revision, newest first", revisions),
         Route::get("/api/v1/endpoints/{ep}/stacks/{name}/diff", VIEWER, "stack.diff", "A unified diff between two revisions (`from`, `to`)", diff),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/adopt", OPERATOR, "stack.adopt", "Take over a stack another tool started: berth keeps its file from now on", adopt),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/adopt", ADMIN, "stack.adopt", "Take over a stack another tool started: berth keeps its file from now on (read from where its labels say only inside the project's labelled working directory)", adopt),
         Route::post("/api/v1/compose/from-run", VIEWER, "compose.from_run", "A `docker run` line as a compose file", from_run),
         Route::get("/api/v1/endpoints/{ep}/containers/{id}/compose", VIEWER, "container.compose", "A container as a compose file", container_compose),
     ]
@@ -91,16 +93,30 @@ async fn create(
 
 async fn get(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<StackDetail>> {
-    Ok(AppJson(stacks::detail(&state, &ep, &name).await?))
+    let mut detail = stacks::detail(&state, &ep, &name).await?;
+    if redact::hides_values(&me) {
+        redact::stack_detail(&mut detail, &stacks::working_dir(&state, &ep, &name));
+    }
+    Ok(AppJson(detail))
 }
 
 async fn config(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<protocol::StackConfig>> {
-    Ok(AppJson(stacks::config(&state, &ep, &name).await?))
+    let mut config = stacks::config(&state, &ep, &name).await?;
+    if redact::hides_values(&me) {
+        // The values the resolved file may print: the current file's.
+        let detail = stacks::detail(&state, &ep, &name).await?;
+        let dir = stacks::working_dir(&state, &ep, &name);
+        let values = redact::stack_values(&detail.compose, &detail.env, &dir);
+        redact::config(&mut config, &values);
+    }
+    Ok(AppJson(config))
 }
 
 async fn update(
@@ -234,9 +250,17 @@ async fn start(
 
 async fn revisions(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<Vec<StackRevision>>> {
-    Ok(AppJson(stacks::revisions(&state, &ep, &name).await?))
+    let mut revisions = stacks::revisions(&state, &ep, &name).await?;
+    if redact::hides_values(&me) {
+        let dir = stacks::working_dir(&state, &ep, &name);
+        for rev in &mut revisions {
+            redact::revision(rev, &dir);
+        }
+    }
+    Ok(AppJson(revisions))
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,12 +271,34 @@ struct DiffQuery {
 
 async fn diff(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<DiffQuery>,
 ) -> AppResult<AppJson<RevisionDiff>> {
-    Ok(AppJson(
-        stacks::diff(&state, &ep, &name, q.from, q.to).await?,
-    ))
+    let diff = stacks::diff(&state, &ep, &name, q.from, q.to).await?;
+    if !redact::hides_values(&me) {
+        return Ok(AppJson(diff));
+    }
+    // A diff's lines lose the structure masking needs: diff the masked
+    // revisions instead.
+    let dir = stacks::working_dir(&state, &ep, &name);
+    let mut revisions = stacks::revisions(&state, &ep, &name).await?;
+    for rev in &mut revisions {
+        redact::revision(rev, &dir);
+    }
+    let find = |n: i64| {
+        revisions
+            .iter()
+            .find(|r| r.number == n)
+            .ok_or_else(|| AppError::NotFound(format!("stack {name} has no revision {n}")))
+    };
+    let (a, b) = (find(q.from)?, find(q.to)?);
+    Ok(AppJson(RevisionDiff {
+        from: q.from,
+        to: q.to,
+        compose: crate::compose::diff::unified(&a.compose, &b.compose),
+        env: crate::compose::diff::unified(&a.env, &b.env),
+    }))
 }
 
 async fn adopt(
@@ -278,9 +324,14 @@ async fn from_run(AppJson(req): AppJson<FromCommand>) -> AppResult<AppJson<Compo
 
 async fn container_compose(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ComposeSnippet>> {
-    Ok(AppJson(snippet::from_container(&state, &ep, &id).await?))
+    let mut snippet = snippet::from_container(&state, &ep, &id).await?;
+    if redact::hides_values(&me) {
+        redact::snippet(&mut snippet);
+    }
+    Ok(AppJson(snippet))
 }
 
 async fn pull(

@@ -9,6 +9,7 @@ use protocol::{NewUser, Role, User, UserPatch};
 use super::{AppPath, Route};
 use crate::auth::password::{check_new_password, check_username, hash_password};
 use crate::auth::policy::AuditTarget;
+use crate::auth::revocation::Recheck;
 use crate::auth::Access;
 use crate::error::{AppJson, AppResult};
 use crate::AppState;
@@ -78,12 +79,16 @@ async fn update(
         .store
         .update_user(id, patch.role, hash.as_deref())
         .await?;
+    // A lower role, or a new password (which ends the user's sessions),
+    // closes the sockets that no longer hold.
+    state.revocations.publish(Recheck::User(user.id));
     let target = Extension(AuditTarget(format!("user {}", user.username)));
     Ok((target, AppJson(user.to_user())).into_response())
 }
 
 async fn delete(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> AppResult<Response> {
     let user = state.store.delete_user(id).await?;
+    state.revocations.publish(Recheck::User(user.id));
     let target = Extension(AuditTarget(format!("user {}", user.username)));
     Ok((StatusCode::NO_CONTENT, target).into_response())
 }

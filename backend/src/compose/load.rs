@@ -546,16 +546,21 @@ fn rebase(root: &mut Node, dir: &str) {
             }
             _ => {}
         }
+        let under = |s: &mut Scalar| {
+            if !s.text.starts_with('/') && !s.text.starts_with('~') {
+                s.text = format!("{dir}/{}", s.text);
+            }
+        };
         match svc.get_mut("env_file").map(|b| &mut b.value) {
-            Some(Value::Scalar(s)) => s.text = format!("{dir}/{}", s.text),
+            Some(Value::Scalar(s)) => under(s),
             Some(Value::Sequence(items)) => {
                 for i in items {
                     match &mut i.value {
-                        Value::Scalar(s) => s.text = format!("{dir}/{}", s.text),
+                        Value::Scalar(s) => under(s),
                         Value::Mapping(m) => {
                             if let Some(Value::Scalar(s)) = m.get_mut("path").map(|p| &mut p.value)
                             {
-                                s.text = format!("{dir}/{}", s.text);
+                                under(s);
                             }
                         }
                         Value::Sequence(_) => {}
@@ -566,7 +571,7 @@ fn rebase(root: &mut Node, dir: &str) {
         }
         if let Some(Value::Mapping(e)) = svc.get_mut("extends").map(|b| &mut b.value) {
             if let Some(Value::Scalar(s)) = e.get_mut("file").map(|p| &mut p.value) {
-                s.text = format!("{dir}/{}", s.text);
+                under(s);
             }
         }
         if let Some(Value::Sequence(vols)) = svc.get_mut("volumes").map(|b| &mut b.value) {

@@ -104,6 +104,9 @@ pub struct Service {
     /// Everything else the service asks of the engine, secrets and configs
     /// included (as files written before start).
     pub options: ContainerOptions,
+    /// Where each of the service's own keys is written (line, column), so
+    /// a refusal can point at it.
+    pub marks: BTreeMap<String, (usize, usize)>,
     /// `pull_policy` as written: always, never, missing, build,
     /// if_not_present, daily, weekly or every_<duration>.
     pub pull_policy: Option<String>,

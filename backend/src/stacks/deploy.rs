@@ -20,7 +20,7 @@ use crate::compose::spec::{image_of, Context};
 use crate::compose::{self, apply, build, plan, ComposeFile};
 use crate::engine::{Engine, Lifecycle};
 use crate::error::{AppError, AppResult};
-use crate::policy::check_spec;
+use crate::policy::{self, check_spec, check_volume_options, SpecContext};
 use crate::AppState;
 
 /// Where a running job tells its progress.
@@ -44,6 +44,95 @@ pub struct Deployment {
     early_plan: Option<plan::FullPlan>,
     /// The revision being deployed, for the audit log.
     pub revision: i64,
+}
+
+/// Holds every service of a stack's file, and its top-level volumes that
+/// bind a host path, to the endpoint's policy for `who`. A refusal names
+/// the service's key by line and column: `7:5 service `web`: `privileged`: ...`.
+pub async fn check_stack(
+    state: &AppState,
+    engine: &Engine,
+    who: &Principal,
+    project: &str,
+    file: &ComposeFile,
+    working_dir: &str,
+    files_key: &[u8],
+) -> AppResult<()> {
+    if who.role >= protocol::Role::Admin {
+        return Ok(());
+    }
+    let (policy, ctx) = policy::for_endpoint(state, engine).await?;
+    let ctx = stack_context(ctx, project, file, working_dir);
+    for (key, v) in &file.volumes {
+        if v.external {
+            continue;
+        }
+        check_volume_options(
+            who,
+            &policy,
+            v.driver.as_deref(),
+            &v.driver_opts,
+            &ctx,
+            "driver_opts",
+        )
+        .map_err(|e| match e {
+            AppError::Forbidden(m) => AppError::Forbidden(format!("volume `{key}`: {m}")),
+            e => e,
+        })?;
+    }
+    let spec_ctx = Context {
+        project,
+        file,
+        working_dir,
+        files_key,
+    };
+    for s in file.services.values() {
+        let want = compose::spec::desired(&spec_ctx, s, 1);
+        check_spec(who, &policy, &want.spec, &ctx).map_err(|e| match e {
+            AppError::Forbidden(m) => {
+                let at = policy::refused_field(&m)
+                    .and_then(|f| s.marks.get(compose_key(f)))
+                    .map(|(line, column)| format!("{line}:{column} "))
+                    .unwrap_or_default();
+                AppError::Forbidden(format!("{at}service `{}`: {m}", s.name))
+            }
+            e => e,
+        })?;
+    }
+    Ok(())
+}
+
+/// The compose key a spec's field comes from.
+fn compose_key(field: &str) -> &str {
+    match field {
+        "mounts" => "volumes",
+        "network" => "network_mode",
+        "gpus" | "device_requests" => "deploy",
+        "cgroupns" => "cgroup",
+        f => f,
+    }
+}
+
+/// The stack's folder and every container its services make, so its binds
+/// inside its folder and `service:` namespaces of its own pass.
+fn stack_context(
+    ctx: SpecContext,
+    project: &str,
+    file: &ComposeFile,
+    working_dir: &str,
+) -> SpecContext {
+    let mut containers = Vec::new();
+    for s in file.services.values() {
+        match &s.container_name {
+            Some(c) => containers.push(c.clone()),
+            None => {
+                for n in 1..=s.replicas.max(1) {
+                    containers.push(format!("{project}-{}-{n}", s.name));
+                }
+            }
+        }
+    }
+    ctx.with_stack(std::path::Path::new(working_dir), containers)
 }
 
 /// Checks an `up` and prepares it. With `opts.revision`, a rollback: that
@@ -71,21 +160,7 @@ pub async fn prepare(
     let files_key = super::files_key(state)?;
     // Every service's container passes the one spec check, as a container
     // from the run form does; an old revision too, before it is saved again.
-    {
-        let ctx = Context {
-            project: name,
-            file: &file,
-            working_dir: &dir,
-            files_key: &files_key,
-        };
-        for s in services.iter().filter_map(|s| file.services.get(s)) {
-            let want = compose::spec::desired(&ctx, s, 1);
-            check_spec(who, &want.spec).map_err(|e| match e {
-                AppError::Forbidden(m) => AppError::Forbidden(format!("service `{}`: {m}", s.name)),
-                e => e,
-            })?;
-        }
-    }
+    check_stack(state, &engine, who, name, &file, &dir, &files_key).await?;
     if let Some(n) = opts.revision {
         // A rollback: the old revision becomes the newest.
         save_revision(

@@ -320,11 +320,12 @@ pub async fn create(
     check_name(&input.name)?;
     check_sizes(input)?;
     let dir = stack_dir(state, ep, &input.name);
-    parse(
+    let file = parse(
         &input.compose,
         &input.env,
         &working_dir(state, ep, &input.name),
     )?;
+    check_at_save(state, ep, &input.name, &file, author).await?;
     if state
         .endpoints
         .get(ep)?
@@ -355,9 +356,36 @@ pub async fn update(
 ) -> AppResult<StackDetail> {
     let row = row(state, ep, name).await?;
     check_sizes(input)?;
-    parse(&input.compose, &input.env, &working_dir(state, ep, name))?;
+    let file = parse(&input.compose, &input.env, &working_dir(state, ep, name))?;
+    check_at_save(state, ep, name, &file, author).await?;
     save_revision(state, ep, &row, &input.compose, &input.env, author).await?;
     detail(state, ep, name).await
+}
+
+/// Holds a file being saved to the endpoint's policy for its author, so
+/// the editor learns of a refusal before `up` (which checks again).
+async fn check_at_save(
+    state: &AppState,
+    ep: &str,
+    name: &str,
+    file: &ComposeFile,
+    author: &str,
+) -> AppResult<()> {
+    let Some(user) = state.store.user_by_name(author).await? else {
+        return Err(AppError::Forbidden("the author is not a user".into()));
+    };
+    let who = crate::auth::Principal::new(&user, crate::auth::policy::Credential::Session);
+    let engine = state.endpoints.get(ep)?;
+    deploy::check_stack(
+        state,
+        &engine,
+        &who,
+        name,
+        file,
+        &working_dir(state, ep, name),
+        &files_key(state)?,
+    )
+    .await
 }
 
 /// Stores a new revision of `row`'s stack and writes it into its folder.

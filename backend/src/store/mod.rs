@@ -3,6 +3,7 @@
 
 mod audit;
 mod endpoints;
+mod policies;
 pub(crate) mod registries;
 mod sessions;
 mod stacks;

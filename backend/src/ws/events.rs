@@ -3,20 +3,25 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use protocol::{EndpointStatus, EventFrame, Role};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{send_json, PING_EVERY};
+use super::{close_revoked, send_json, PING_EVERY};
 use crate::api::{AppPath, Route};
-use crate::auth::Access;
+use crate::auth::revocation::{self, Revoked};
+use crate::auth::{Access, Principal};
 use crate::error::AppResult;
 use crate::AppState;
+
+/// Who may follow events.
+const ACCESS: Access = Access::AtLeast(Role::Viewer);
 
 pub fn routes() -> Vec<Route> {
     vec![Route::get(
         "/api/v1/endpoints/{ep}/events/ws",
-        Access::AtLeast(Role::Viewer),
+        ACCESS,
         "endpoint.events",
         "The engine's events, and the endpoint going down or up (WebSocket)",
         events_ws,
@@ -25,10 +30,13 @@ pub fn routes() -> Vec<Route> {
 
 async fn events_ws(
     State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
+    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| async move {
         let rx = engine.subscribe_events();
         // Say where things stand right away, so a page opened while the
@@ -43,7 +51,7 @@ async fn events_ws(
                 reason: Some(e.to_string()),
             },
         };
-        forward(socket, rx, status).await;
+        forward(socket, rx, status, revoked).await;
     }))
 }
 
@@ -51,6 +59,7 @@ async fn forward(
     mut socket: WebSocket,
     mut rx: tokio::sync::broadcast::Receiver<EventFrame>,
     first: EventFrame,
+    mut revoked: Revoked,
 ) {
     if !send_json(&mut socket, &first).await {
         return;
@@ -59,6 +68,10 @@ async fn forward(
     ping.tick().await;
     loop {
         tokio::select! {
+            reason = revoked.wait() => {
+                close_revoked(&mut socket, &reason).await;
+                return;
+            }
             frame = rx.recv() => match frame {
                 Ok(frame) => if !send_json(&mut socket, &frame).await { return },
                 Err(RecvError::Lagged(missed)) => {

@@ -5,9 +5,15 @@
 //! the command ends. The client sends keystrokes as binary frames or
 //! `{"type":"input","data":"..."}`, and `{"type":"resize","cols":C,"rows":R}`.
 //! Closing the socket closes the command's stdin.
+//!
+//! Each session leaves an audit row (`container.exec`) when it ends: the
+//! container, the command, how long it lasted and how it ended.
+
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::StreamExt;
 use protocol::run_command::split_words;
@@ -15,17 +21,23 @@ use protocol::{ExecEvent, ExecInput, Role};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::{send_json, PING_EVERY};
+use super::{close_revoked, send_json, PING_EVERY};
 use crate::api::{AppPath, Route};
-use crate::auth::Access;
+use crate::auth::client::ClientInfo;
+use crate::auth::revocation::{self, Revoked};
+use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Engine, ExecSession, DEFAULT_SHELL};
 use crate::error::{AppError, AppQuery, AppResult};
+use crate::store::NewAudit;
 use crate::AppState;
+
+/// Who may open a terminal.
+const ACCESS: Access = Access::AtLeast(Role::Operator);
 
 pub fn routes() -> Vec<Route> {
     vec![Route::get(
         "/api/v1/endpoints/{ep}/containers/{id}/exec/ws",
-        Access::AtLeast(Role::Operator),
+        ACCESS,
         "container.exec",
         "A TTY session in a running container (WebSocket; `cmd`, default bash or sh; `cols`, `rows`)",
         exec_ws,
@@ -41,6 +53,9 @@ struct ExecParams {
 
 async fn exec_ws(
     State(state): State<AppState>,
+    me: Principal,
+    client: ClientInfo,
+    headers: HeaderMap,
     AppPath((ep, id)): AppPath<(String, String)>,
     AppQuery(params): AppQuery<ExecParams>,
     ws: WebSocketUpgrade,
@@ -67,15 +82,62 @@ async fn exec_ws(
         params.rows.unwrap_or(24).clamp(2, 1000),
     );
     let session = engine.start_exec(&id, cmd.clone(), cols, rows).await?;
-    Ok(ws.on_upgrade(move |socket| pump(socket, engine, session, cmd)))
+    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| async move {
+        let started = Instant::now();
+        let end = pump(socket, engine, session, cmd.clone(), revoked).await;
+        let target = format!(
+            "container {id}: {} ({}, {})",
+            words(&cmd),
+            lasted(started.elapsed()),
+            end
+        );
+        let row = NewAudit {
+            actor: &me.username,
+            action: "container.exec",
+            target: &target,
+            outcome: "ok",
+            status: StatusCode::SWITCHING_PROTOCOLS.as_u16(),
+            address: client.address,
+        };
+        if let Err(e) = state.store.write_audit(row).await {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }))
 }
 
+/// The command as one line, words with spaces quoted.
+fn words(cmd: &[String]) -> String {
+    cmd.iter()
+        .map(|w| {
+            if w.is_empty() || w.contains(char::is_whitespace) {
+                format!("{w:?}")
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `4s`, `2m05s`, `1h02m03s`.
+fn lasted(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, s) => format!("lasted {s}s"),
+        (0, m, s) => format!("lasted {m}m{s:02}s"),
+        (h, m, s) => format!("lasted {h}h{m:02}m{s:02}s"),
+    }
+}
+
+/// Runs the session; how it ended, for the audit row.
 async fn pump(
     mut socket: WebSocket,
     engine: std::sync::Arc<Engine>,
     session: ExecSession,
     cmd: Vec<String>,
-) {
+    mut revoked: Revoked,
+) -> String {
     let ExecSession {
         exec_id,
         mut output,
@@ -87,13 +149,19 @@ async fn pump(
         cmd
     };
     if !send_json(&mut socket, &ExecEvent::Started { cmd: shown }).await {
-        return;
+        let _ = input.shutdown().await;
+        return "the client left at once".into();
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut client_gone = false;
+    let mut revoked_for = None;
     loop {
         tokio::select! {
+            reason = revoked.wait() => {
+                revoked_for = Some(reason);
+                break;
+            }
             out = output.next() => match out {
                 Some(Ok(bytes)) => {
                     if !bytes.is_empty() && socket.send(Message::Binary(bytes)).await.is_err() {
@@ -133,8 +201,12 @@ async fn pump(
     // Closing stdin ends an interactive shell whose terminal went away.
     let _ = input.shutdown().await;
     drop(input);
+    if let Some(reason) = revoked_for {
+        close_revoked(&mut socket, &reason).await;
+        return format!("closed by berth: {reason}");
+    }
     if client_gone {
-        return;
+        return "closed by the client".into();
     }
     let mut code = None;
     for _ in 0..20 {
@@ -155,4 +227,8 @@ async fn pump(
     )
     .await;
     let _ = socket.send(Message::Close(None)).await;
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "exit code unknown".into(),
+    }
 }

@@ -6,15 +6,17 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 use protocol::{LogFrame, LogLine, Role, COMPOSE_PROJECT_LABEL};
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::{send_json, AbortOnDrop, PING_EVERY};
+use super::{close_revoked, send_json, AbortOnDrop, PING_EVERY};
 use crate::api::{AppPath, Route};
-use crate::auth::Access;
+use crate::auth::revocation::{self, Revoked};
+use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, EngineResult, LogQuery};
 use crate::error::{AppError, AppQuery, AppResult};
 use crate::AppState;
@@ -33,8 +35,11 @@ const MAX_MERGED: usize = 50;
 /// Lines sent before following, unless `tail` says otherwise.
 pub const DEFAULT_TAIL: &str = "300";
 
+/// Who may follow logs.
+const ACCESS: Access = Access::AtLeast(Role::Viewer);
+
 pub fn routes() -> Vec<Route> {
-    let viewer = Access::AtLeast(Role::Viewer);
+    let viewer = ACCESS;
     vec![
         Route::get("/api/v1/endpoints/{ep}/containers/{id}/logs/ws", viewer, "container.logs_follow", "Follow a container's log (WebSocket; `tail`, `since`, `timestamps`, `filter`, `regex`)", container_ws),
         Route::get("/api/v1/endpoints/{ep}/logs/ws", viewer, "logs.follow_merged", "Follow several containers' logs in one stream (WebSocket; `containers=a,b` or `project=name`, plus the filters)", merged_ws),
@@ -115,6 +120,8 @@ type LineStream = std::pin::Pin<Box<dyn Stream<Item = EngineResult<LogLine>> + S
 
 async fn container_ws(
     State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
     AppPath((ep, id)): AppPath<(String, String)>,
     AppQuery(params): AppQuery<LogParams>,
     ws: WebSocketUpgrade,
@@ -124,11 +131,14 @@ async fn container_ws(
     let matcher = Matcher::new(params.filter.as_deref(), params.regex)?;
     let lines = engine.log_lines(&id, &params.query(true)?).await?;
     let sources: Vec<(Option<String>, LineStream)> = vec![(None, Box::pin(lines))];
-    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher)))
+    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
 }
 
 async fn merged_ws(
     State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     AppQuery(params): AppQuery<LogParams>,
     ws: WebSocketUpgrade,
@@ -171,7 +181,8 @@ async fn merged_ws(
         let lines = engine.log_lines(&name, &query).await?;
         sources.push((Some(name), Box::pin(lines)));
     }
-    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher)))
+    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
 }
 
 /// Lines between the engine readers and one client: a bounded queue that
@@ -234,7 +245,12 @@ impl Shared {
 
 /// Reads every source into one bounded buffer and writes it to the socket
 /// in batches.
-async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>, matcher: Matcher) {
+async fn pump(
+    mut socket: WebSocket,
+    sources: Vec<(Option<String>, LineStream)>,
+    matcher: Matcher,
+    mut revoked: Revoked,
+) {
     let merged = sources.len() > 1 || sources.iter().any(|(tag, _)| tag.is_some());
     let shared = Arc::new(Shared {
         buf: Mutex::new(Buffer {
@@ -270,6 +286,12 @@ async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>,
     ping.tick().await;
     let mut last_frame = tokio::time::Instant::now() - FLUSH_EVERY;
     loop {
+        // Checked on every frame too: a busy log never waits in the
+        // `select!` below.
+        if let Some(reason) = revoked.now() {
+            close_revoked(&mut socket, &reason).await;
+            return;
+        }
         let partial = {
             let b = shared.lock();
             !b.queue.is_empty() && b.queue.len() < BATCH && b.end.is_none()
@@ -321,6 +343,10 @@ async fn pump(mut socket: WebSocket, sources: Vec<(Option<String>, LineStream)>,
         }
         tokio::select! {
             () = shared.ready.notified() => {}
+            reason = revoked.wait() => {
+                close_revoked(&mut socket, &reason).await;
+                return;
+            }
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}

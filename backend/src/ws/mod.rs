@@ -6,6 +6,10 @@
 //! Every buffer between the engine and a client is bounded: a client that
 //! reads slower than the source gets told what it missed instead of making
 //! the server hold it.
+//!
+//! A socket outlives the check at its upgrade, so each one watches its
+//! user's rights (`auth::revocation`) and closes, saying why, within
+//! seconds of a sign-out, a removal or a lower role.
 
 mod events;
 mod exec;
@@ -16,7 +20,7 @@ pub use logs::LogParams;
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use serde::Serialize;
 
 use crate::api::Route;
@@ -42,6 +46,22 @@ async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> bool {
         Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
         Err(_) => false,
     }
+}
+
+/// Close frames carry at most this many bytes of reason.
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Ends a socket whose user may no longer hold it, with the reason.
+async fn close_revoked(socket: &mut WebSocket, reason: &str) {
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: reason[..end].into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// Aborts a spawned task when dropped, so a closed socket stops its readers.

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::StreamExt;
 use protocol::{Role, StatsSample, StatsWatch};
 use tokio::sync::mpsc;
 
-use super::{send_json, AbortOnDrop, PING_EVERY};
+use super::{close_revoked, send_json, AbortOnDrop, PING_EVERY};
 use crate::api::{AppPath, Route};
-use crate::auth::Access;
+use crate::auth::revocation::{self, Revoked};
+use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Engine};
 use crate::error::AppResult;
 use crate::AppState;
@@ -21,8 +23,11 @@ use crate::AppState;
 /// Containers one list page may watch at once.
 const MAX_WATCHED: usize = 100;
 
+/// Who may watch stats.
+const ACCESS: Access = Access::AtLeast(Role::Viewer);
+
 pub fn routes() -> Vec<Route> {
-    let viewer = Access::AtLeast(Role::Viewer);
+    let viewer = ACCESS;
     vec![
         Route::get("/api/v1/endpoints/{ep}/containers/{id}/stats/ws", viewer, "container.stats", "A container's CPU, memory, network, block I/O and pids, about every second (WebSocket)", container_ws),
         Route::get("/api/v1/endpoints/{ep}/stats/ws", viewer, "container.stats_many", "Stats of the containers the client names with {\"watch\":[ids]} (WebSocket)", many_ws),
@@ -31,16 +36,23 @@ pub fn routes() -> Vec<Route> {
 
 async fn container_ws(
     State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
     AppPath((ep, id)): AppPath<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
     let stream = engine.stats_stream(&id).await?;
+    let mut revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
     Ok(ws.on_upgrade(move |mut socket| async move {
         let mut stream = Box::pin(stream);
         loop {
             tokio::select! {
+                reason = revoked.wait() => {
+                    close_revoked(&mut socket, &reason).await;
+                    return;
+                }
                 s = stream.next() => match s {
                     Some(Ok(sample)) => if !send_json(&mut socket, &sample).await { return },
                     _ => { let _ = socket.send(Message::Close(None)).await; return }
@@ -56,14 +68,17 @@ async fn container_ws(
 
 async fn many_ws(
     State(state): State<AppState>,
+    me: Principal,
+    headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
-    Ok(ws.on_upgrade(move |socket| watch(socket, engine)))
+    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| watch(socket, engine, revoked)))
 }
 
-async fn watch(mut socket: WebSocket, engine: std::sync::Arc<Engine>) {
+async fn watch(mut socket: WebSocket, engine: std::sync::Arc<Engine>, mut revoked: Revoked) {
     // One sample per container is in flight at most; a slow client only
     // ever sees the newest.
     let (tx, mut rx) = mpsc::channel::<StatsSample>(MAX_WATCHED);
@@ -72,6 +87,10 @@ async fn watch(mut socket: WebSocket, engine: std::sync::Arc<Engine>) {
     ping.tick().await;
     loop {
         tokio::select! {
+            reason = revoked.wait() => {
+                close_revoked(&mut socket, &reason).await;
+                return;
+            }
             sample = rx.recv() => match sample {
                 Some(sample) => if !send_json(&mut socket, &sample).await { return },
                 None => return,

@@ -11,6 +11,8 @@ mod engine_restart;
 mod hardening;
 mod images;
 mod live;
+mod policy;
 mod run;
 mod run_options;
+mod secrets;
 mod stacks;

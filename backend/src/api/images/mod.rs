@@ -27,9 +27,9 @@ use protocol::{
 };
 use serde::Deserialize;
 
-use super::{with_body_limit, AppPath, Route};
+use super::{redact, with_body_limit, AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
-use crate::auth::Access;
+use crate::auth::{Access, Principal};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
 use crate::{AppState, LOCAL_ENDPOINT};
 
@@ -68,7 +68,7 @@ pub fn routes() -> Vec<Route> {
         Route::delete(ONE, OPERATOR, "image.remove", "Remove an image or one of its tags (409 naming the containers that use it unless `force=true`)", remove),
         Route::post("/api/v1/endpoints/{ep}/images/{id}/tag", OPERATOR, "image.tag", "Give an image another name (`{\"reference\"}`)", tag),
         Route::post("/api/v1/endpoints/{ep}/images/{id}/push", OPERATOR, "image.push", "Push an image as `{\"reference\"}` (tagging it so first) with the stored login for its registry; per-layer progress streams as JSON lines", push),
-        Route::get("/api/v1/endpoints/{ep}/images/{id}/export", VIEWER, "image.export", "Download an image as a tar archive (`docker save`)", export),
+        Route::get("/api/v1/endpoints/{ep}/images/{id}/export", OPERATOR, "image.export", "Download an image as a tar archive (`docker save`); its files and `ENV` are the image's secrets, so operators only", export),
         Route::get("/api/v1/registries", ADMIN, "registry.list", "The registry logins berth keeps (never their passwords)", list_registries),
         Route::post("/api/v1/registries", ADMIN, "registry.create", "Keep a login for a registry (`{\"url\",\"username\",\"password\"}`) after checking it with the registry; 401 when the registry refuses it", create_registry),
         Route::delete("/api/v1/registries/{id}", ADMIN, "registry.remove", "Forget a registry login", remove_registry),
@@ -97,11 +97,16 @@ async fn list(
 
 async fn inspect(
     State(state): State<AppState>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
 ) -> AppResult<AppJson<ImageDetail>> {
     let engine = state.endpoints.get(&ep)?;
     check_image_name(&id).map_err(AppError::BadRequest)?;
-    Ok(AppJson(engine.image_detail(&id).await?))
+    let mut detail = engine.image_detail(&id).await?;
+    if redact::hides_values(&me) {
+        redact::image_detail(&mut detail);
+    }
+    Ok(AppJson(detail))
 }
 
 async fn export(

@@ -108,6 +108,8 @@ impl Parser {
         self.check_keys(map, SERVICE_KEYS, &[], &what);
         let mut env_from_file = BTreeMap::new();
         for (k, v) in map.iter() {
+            s.marks
+                .insert(k.as_str().to_string(), (k.mark.line, k.mark.column));
             match k.as_str() {
                 "image" => s.image = self.string(v, "image").filter(|i| !i.is_empty()),
                 "build" => s.build = self.build(v),
