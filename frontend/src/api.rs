@@ -237,9 +237,7 @@ pub async fn engine_info(ep: &str) -> Result<EngineInfo, ApiError> {
 }
 
 /// What non-admins may use on the endpoint (admins only).
-pub async fn endpoint_policy(
-    ep: &str,
-) -> Result<crate::pages::endpoint_settings::EndpointPolicy, ApiError> {
+pub async fn endpoint_policy(ep: &str) -> Result<protocol::EndpointPolicy, ApiError> {
     get(&format!("/api/v1/endpoints/{}/policy", encode(ep))).await
 }
 
@@ -247,8 +245,8 @@ pub async fn endpoint_policy(
 /// detail names the field it refuses.
 pub async fn set_endpoint_policy(
     ep: &str,
-    policy: &crate::pages::endpoint_settings::EndpointPolicy,
-) -> Result<crate::pages::endpoint_settings::EndpointPolicy, ApiError> {
+    policy: &protocol::EndpointPolicy,
+) -> Result<protocol::EndpointPolicy, ApiError> {
     put(&format!("/api/v1/endpoints/{}/policy", encode(ep)), policy).await
 }
 

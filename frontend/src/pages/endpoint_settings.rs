@@ -3,7 +3,7 @@
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
+use protocol::{capability_name, normalize_path, EndpointPolicy, CAPABILITIES};
 
 use crate::api::{self, ApiError};
 use crate::components::{
@@ -11,69 +11,6 @@ use crate::components::{
     remote::{EmptyState, LoadError, Loading},
 };
 use crate::state::use_app;
-
-/// What non-admins may use on one endpoint. It mirrors the API's
-/// `EndpointPolicy` (`GET|PUT /api/v1/endpoints/{ep}/policy`) field for
-/// field; a missing field reads as "not allowed".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EndpointPolicy {
-    pub allow_bind_mounts: bool,
-    pub bind_mount_roots: Vec<String>,
-    pub allow_privileged: bool,
-    pub allow_host_namespaces: bool,
-    pub allow_devices: bool,
-    pub allowed_capabilities: Vec<String>,
-    pub allow_sysctls: bool,
-    pub allow_security_opt: bool,
-    pub allow_cgroup_parent: bool,
-}
-
-/// The Linux capabilities a container may add, in Docker's spelling
-/// (`--cap-add NET_ADMIN`, without `CAP_`).
-pub const CAPABILITIES: &[&str] = &[
-    "AUDIT_CONTROL",
-    "AUDIT_READ",
-    "AUDIT_WRITE",
-    "BLOCK_SUSPEND",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "KILL",
-    "LEASE",
-    "LINUX_IMMUTABLE",
-    "MAC_ADMIN",
-    "MAC_OVERRIDE",
-    "MKNOD",
-    "NET_ADMIN",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_RAW",
-    "PERFMON",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYSLOG",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_CHROOT",
-    "SYS_MODULE",
-    "SYS_NICE",
-    "SYS_PACCT",
-    "SYS_PTRACE",
-    "SYS_RAWIO",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "WAKE_ALARM",
-];
 
 /// One on/off rule of the policy.
 #[derive(Debug, Clone, Copy)]
@@ -163,9 +100,8 @@ pub fn field_named(detail: &str) -> Option<&'static str> {
         .max_by_key(|f| f.len())
 }
 
-/// A host folder as the policy keeps it: absolute, without `.`/`..` parts,
-/// doubled or trailing slashes; or why it cannot be one. `/` is refused: it
-/// would allow the whole host.
+/// A host folder as the policy keeps it: absolute, with `.`, `..`, doubled
+/// and trailing slashes resolved; or why it cannot be one.
 pub fn normalize_root(input: &str) -> Result<String, String> {
     let path = input.trim();
     if path.is_empty() {
@@ -174,22 +110,7 @@ pub fn normalize_root(input: &str) -> Result<String, String> {
     if !path.starts_with('/') {
         return Err(format!("{path} is not absolute: start it with /"));
     }
-    if path.contains('\0') {
-        return Err("A folder cannot contain a NUL character".into());
-    }
-    let mut parts = Vec::new();
-    for part in path.split('/').filter(|p| !p.is_empty()) {
-        if part == "." || part == ".." {
-            return Err(format!(
-                "{path} contains “{part}”: write the folder without it"
-            ));
-        }
-        parts.push(part);
-    }
-    if parts.is_empty() {
-        return Err("/ would allow every file of the host: name a narrower folder".into());
-    }
-    Ok(format!("/{}", parts.join("/")))
+    normalize_path(path).ok_or_else(|| format!("{path} climbs above /"))
 }
 
 /// Adds `input` to `roots` once, normalised; or says why it cannot.
@@ -202,18 +123,19 @@ pub fn add_root(roots: &mut Vec<String>, input: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A capability in Docker's spelling (`net_admin` and `CAP_NET_ADMIN` give
+/// A capability by its plain name (`net_admin` and `CAP_NET_ADMIN` give
 /// `NET_ADMIN`); or why it is not one.
 pub fn normalize_capability(input: &str) -> Result<String, String> {
-    let upper = input.trim().to_ascii_uppercase();
-    let name = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    let name = capability_name(input);
     if name.is_empty() {
         return Err("Choose a capability".into());
     }
-    if !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-        return Err(format!("{name} is not a capability name"));
+    if !CAPABILITIES.contains(&name.as_str()) {
+        return Err(format!(
+            "{name} is not a Linux capability: pick one from the list"
+        ));
     }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
 fn switch_id(field: &str) -> String {
@@ -644,12 +566,11 @@ mod tests {
             normalize_root("/tmp/berth-e2e"),
             Ok("/tmp/berth-e2e".into())
         );
+        assert_eq!(normalize_root("/srv/./a/../b"), Ok("/srv/b".into()));
+        assert_eq!(normalize_root("/"), Ok("/".into()));
         assert!(normalize_root("srv/data").is_err());
         assert!(normalize_root("").is_err());
-        assert!(normalize_root("/").is_err());
-        assert!(normalize_root("//").is_err());
-        assert!(normalize_root("/srv/../etc").is_err());
-        assert!(normalize_root("/srv/./data").is_err());
+        assert!(normalize_root("/..").is_err());
     }
 
     #[test]
@@ -670,6 +591,7 @@ mod tests {
         assert!(normalize_capability("").is_err());
         assert!(normalize_capability("CAP_").is_err());
         assert!(normalize_capability("net-admin").is_err());
+        assert!(normalize_capability("FLY").is_err());
     }
 
     #[test]
