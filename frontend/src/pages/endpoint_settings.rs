@@ -46,7 +46,8 @@ pub const SWITCHES: &[Switch] = &[
         field: "allow_host_namespaces",
         label: "Host namespaces",
         exposes: "Containers may share the host's network, processes, IPC, hostname or user \
-                  namespace, and so see the host's processes and reach its local ports.",
+                  namespace, or another stack's container's, and so see the host's processes \
+                  and reach its local ports.",
         get: |p| p.allow_host_namespaces,
         set: |p, on| p.allow_host_namespaces = on,
     },
@@ -341,6 +342,7 @@ fn PolicySwitch(
     let id = switch_id(switch.field);
     let label_for = id.clone();
     let hint_id = format!("{id}-hint");
+    let name_id = format!("{id}-name");
     let err_id = error_id(switch.field);
     let described = format!("{hint_id} {err_id}");
     let toggle = move |ev: ev::Event| {
@@ -354,6 +356,7 @@ fn PolicySwitch(
                     id=id
                     type="checkbox"
                     role="switch"
+                    aria-labelledby=name_id.clone()
                     class="switch-input"
                     prop:checked=move || draft.with(|d| (switch.get)(d))
                     on:change=toggle
@@ -362,7 +365,7 @@ fn PolicySwitch(
                 />
                 <span class="switch-track" aria-hidden="true"></span>
                 <span class="policy-text">
-                    <span class="policy-name">{switch.label}</span>
+                    <span class="policy-name" id=name_id>{switch.label}</span>
                     <span class="field-hint" id=hint_id>{switch.exposes}</span>
                 </span>
                 <span class="policy-state" aria-hidden="true">
@@ -403,11 +406,11 @@ fn RootsEditor(draft: RwSignal<EndpointPolicy>, error: Signal<Option<String>>) -
     view! {
         <li class="policy-sub">
             <div class="field">
-                <label for=switch_id(ROOTS_FIELD)>"Allowed host folders"</label>
+                <span class="field-label" id="policy-roots-label">"Allowed host folders"</span>
                 <p class="field-hint" id="policy-roots-hint">
                     "A bind mount must lie inside one of these (after symlinks are followed). With none, no bind mount is allowed."
                 </p>
-                <ul class="policy-roots" aria-label="Allowed host folders">
+                <ul class="policy-roots" aria-labelledby="policy-roots-label">
                     <For
                         each=move || draft.with(|d| d.bind_mount_roots.clone())
                         key=|root| root.clone()
@@ -439,6 +442,7 @@ fn RootsEditor(draft: RwSignal<EndpointPolicy>, error: Signal<Option<String>>) -
                         class="input mono"
                         type="text"
                         placeholder="/srv/data"
+                        aria-label="New host folder"
                         autocomplete="off"
                         spellcheck="false"
                         bind:value=input
