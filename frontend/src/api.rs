@@ -233,6 +233,20 @@ pub async fn engine_info(ep: &str) -> Result<EngineInfo, ApiError> {
     get(&format!("/api/v1/endpoints/{}/info", encode(ep))).await
 }
 
+/// What non-admins may use on the endpoint (admins only).
+pub async fn endpoint_policy(ep: &str) -> Result<protocol::EndpointPolicy, ApiError> {
+    get(&format!("/api/v1/endpoints/{}/policy", encode(ep))).await
+}
+
+/// Replaces the endpoint's policy and answers with the one kept; a 400's
+/// detail names the field it refuses.
+pub async fn set_endpoint_policy(
+    ep: &str,
+    policy: &protocol::EndpointPolicy,
+) -> Result<protocol::EndpointPolicy, ApiError> {
+    put(&format!("/api/v1/endpoints/{}/policy", encode(ep)), policy).await
+}
+
 // ------------------------------------------------------------ containers
 
 /// What can be done to a container with a bodiless POST.

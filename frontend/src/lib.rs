@@ -22,6 +22,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::components::{layout::Shell, modal::ConfirmHost, toast::ToastHost};
 use crate::pages::audit::AuditPage;
+// issue 10: the endpoint's security policy.
+use crate::pages::endpoint_settings::EndpointSettingsPage;
 use crate::pages::{
     container::ContainerPage, containers::ContainersPage, home::Home, host::HostPage,
     login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage, run::RunPage,
@@ -70,6 +72,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/endpoints/:ep/volumes") view=VolumesPage/>
                     <Route path=path!("/endpoints/:ep/networks") view=NetworksPage/>
                     <Route path=path!("/endpoints/:ep/ports") view=PortsPage/>
+                    <Route path=path!("/endpoints/:ep/settings") view=EndpointSettingsPage/>
                     <Route path=path!("/endpoints/:ep/stacks") view=StacksPage/>
                     <Route path=path!("/endpoints/:ep/stacks/new") view=NewStackPage/>
                     <Route path=path!("/endpoints/:ep/stacks/:name") view=StackPage/>

@@ -38,6 +38,8 @@ pub const AUDIT_ICON: &str =
     "M16 4h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2M9 2h6v4H9zM8 11h8M8 15h8M8 19h5";
 /// Three stacked sheets (Feather's "layers", MIT): stacks (issue 6).
 pub const STACKS_ICON: &str = "M12 2 2 7l10 5 10-5-10-5zM2 17l10 5 10-5M2 12l10 5 10-5";
+/// A shield (Feather's, MIT): the endpoint's security policy (issue 10).
+pub const POLICY_ICON: &str = "M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z";
 
 /// An icon from its SVG path.
 pub fn line_icon(path: &'static str) -> impl IntoView {
@@ -66,6 +68,7 @@ pub enum Section {
     Tokens,
     Registries,
     Audit,
+    EndpointSettings,
     Other,
 }
 
@@ -96,6 +99,7 @@ fn place(path: &str) -> Place {
         ["endpoints", ep, "images"] => (Some(*ep), Section::Images),
         ["endpoints", ep, "images", "build"] => (Some(*ep), Section::Build),
         ["endpoints", ep, "images", _] => (Some(*ep), Section::Image),
+        ["endpoints", ep, "settings"] => (Some(*ep), Section::EndpointSettings),
         ["endpoints", ep, ..] => (Some(*ep), Section::Other),
         ["settings", "users"] => (None, Section::Users),
         ["settings", "tokens"] => (None, Section::Tokens),
@@ -344,6 +348,10 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                         {line_icon(AUDIT_ICON)}
                         <span>"Audit"</span>
                     </A>
+                    <A href=move || endpoint_path(&endpoint.get(), "settings") attr:class="nav-link">
+                        {line_icon(POLICY_ICON)}
+                        <span>"Endpoint settings"</span>
+                    </A>
                 </Show>
             </nav>
         </aside>
@@ -380,6 +388,7 @@ fn EndpointSwitcher(endpoint: Memo<String>, section: Memo<Section>) -> impl Into
         Section::Ports => "ports",
         Section::Stacks | Section::Stack => "stacks",
         Section::Images | Section::Image | Section::Build => "images",
+        Section::EndpointSettings => "settings",
         _ => "containers",
     };
     view! {
@@ -497,6 +506,10 @@ fn Breadcrumb(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
             Section::Users => vec![("Settings".into(), None), ("Users".into(), None)],
             Section::Tokens => vec![("Settings".into(), None), ("Tokens".into(), None)],
             Section::Audit => vec![("Settings".into(), None), ("Audit log".into(), None)],
+            Section::EndpointSettings => vec![
+                (endpoint_name(), Some(endpoint_path(&ep, "host"))),
+                ("Endpoint settings".into(), None),
+            ],
             Section::Other => vec![],
         }
     };

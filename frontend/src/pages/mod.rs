@@ -4,6 +4,7 @@ pub mod audit;
 pub mod build;
 pub mod container;
 pub mod containers;
+pub mod endpoint_settings;
 pub mod home;
 pub mod host;
 pub mod image;

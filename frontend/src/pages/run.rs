@@ -127,6 +127,23 @@ fn field_of(detail: &str) -> Field {
     }
 }
 
+/// Where a refusal by the endpoint's security policy (403) is shown: the
+/// server names the spec field in backticks (`` `mounts`: binds ... ``);
+/// a field this form has no control for goes above the submit button.
+fn refused_field(detail: &str) -> Field {
+    let named = detail
+        .split('`')
+        .nth(1)
+        .filter(|_| detail.matches('`').count() >= 2)
+        .unwrap_or_default();
+    match named {
+        "mounts" => Field::Mounts,
+        "network" => Field::Network,
+        "device_requests" | "gpus" => Field::Gpus,
+        _ => Field::Form,
+    }
+}
+
 // ------------------------------------------------------------ form state
 
 /// A key/value row (environment, labels).
@@ -882,7 +899,11 @@ pub fn RunPage() -> impl IntoView {
                     )));
                 }
                 Err(e) => {
-                    let field = field_of(&e.detail);
+                    let field = if e.status == 403 {
+                        refused_field(&e.detail)
+                    } else {
+                        field_of(&e.detail)
+                    };
                     if field.is_advanced() {
                         open_advanced();
                     }
@@ -1536,5 +1557,35 @@ fn RunLine(preview: Memo<Result<String, Errors>>) -> impl IntoView {
                 </div>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_refusal_is_shown_at_the_field_it_names() {
+        let at = |d: &str| refused_field(d);
+        assert_eq!(
+            at("`mounts`: binds the host path / at /host; your role may not ask that of this host"),
+            Field::Mounts
+        );
+        assert_eq!(
+            at("`network`: shares the host's network namespace"),
+            Field::Network
+        );
+        assert_eq!(
+            at("`device_requests`: requests devices from nvidia"),
+            Field::Gpus
+        );
+        // No control for it here: above the submit button, never a port or
+        // image field by a word in the value.
+        assert_eq!(
+            at("`sysctls`: sets the kernel parameter net.ipv4.ip_unprivileged_port_start=0"),
+            Field::Form
+        );
+        assert_eq!(at("`privileged`: runs with every capability"), Field::Form);
+        assert_eq!(at("not allowed by the image policy"), Field::Form);
     }
 }
