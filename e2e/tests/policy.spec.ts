@@ -48,3 +48,22 @@ test('an admin allows bind mounts under a folder, saves, and finds it kept after
 
   expect(pageErrors).toEqual([]);
 });
+
+test('a volume is created from the volumes page with driver options the engine keeps', async ({ page, docker, signedIn }) => {
+  void signedIn;
+  const name = `berth-e2e-vol-${Date.now()}`;
+  await page.goto('/endpoints/local/volumes');
+  await page.getByLabel('Volume name', { exact: true }).fill(name);
+  await page.getByLabel('Driver', { exact: true }).fill('local');
+  const options = page.getByLabel('Driver options', { exact: true });
+  await options.fill('type=tmpfs\nno equals sign');
+  await page.getByRole('button', { name: 'Create volume' }).click();
+  await expect(page.getByText('Line 2: write key=value')).toBeVisible();
+  await options.fill('type=tmpfs\ndevice=tmpfs\no=size=1m');
+  await page.getByRole('button', { name: 'Create volume' }).click();
+  await expect(page.getByText(`Created volume ${name}`)).toBeVisible();
+  const opts = await docker.run(['volume', 'inspect', '--format', '{{json .Options}}', name]);
+  expect(JSON.parse(opts)).toEqual({ type: 'tmpfs', device: 'tmpfs', o: 'size=1m' });
+  const removed = await page.request.delete(`/api/v1/endpoints/local/volumes/${name}`);
+  expect([200, 204]).toContain(removed.status());
+});

@@ -390,8 +390,10 @@ fn CreateVolume(ep: Memo<String>, on_created: impl Fn() + Clone + 'static) -> im
     let name = RwSignal::new(String::new());
     let driver = RwSignal::new(String::new());
     let labels = RwSignal::new(String::new());
+    let options = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let labels_error = RwSignal::new(None::<String>);
+    let options_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
@@ -406,11 +408,19 @@ fn CreateVolume(ep: Memo<String>, on_created: impl Fn() + Clone + 'static) -> im
             }
         };
         labels_error.set(None);
+        let driver_opts = match parse_label_lines(&options.get_untracked()) {
+            Ok(o) => o,
+            Err(e) => {
+                options_error.set(Some(e));
+                return;
+            }
+        };
+        options_error.set(None);
         let volume = NewVolume {
             name: name.get_untracked().trim().to_owned(),
             driver: Some(driver.get_untracked().trim().to_owned()).filter(|d| !d.is_empty()),
+            driver_opts,
             labels: parsed,
-            ..NewVolume::default()
         };
         let ep = ep.get_untracked();
         let on_created = on_created.clone();
@@ -423,6 +433,7 @@ fn CreateVolume(ep: Memo<String>, on_created: impl Fn() + Clone + 'static) -> im
                         .success(format!("Created volume {}", created.name));
                     name.set(String::new());
                     labels.set(String::new());
+                    options.set(String::new());
                     on_created();
                 }
                 Err(e) => error.set(Some(e)),
@@ -452,6 +463,20 @@ fn CreateVolume(ep: Memo<String>, on_created: impl Fn() + Clone + 'static) -> im
                 <div class="field">
                     <label for="volume-driver">"Driver"</label>
                     <input id="volume-driver" class="input mono" type="text" placeholder="local" autocomplete="off" spellcheck="false" bind:value=driver/>
+                </div>
+                <div class="field">
+                    <label for="volume-options">"Driver options"</label>
+                    <textarea
+                        id="volume-options"
+                        class="input textarea mono"
+                        rows="3"
+                        spellcheck="false"
+                        placeholder="type=nfs\no=addr=10.0.0.2,rw\ndevice=:/export"
+                        aria-describedby="volume-options-hint volume-options-error"
+                        bind:value=options
+                    ></textarea>
+                    <p class="field-hint" id="volume-options-hint">"key=value, one a line. A bind of a host folder (type=none, o=bind) follows the endpoint's security policy."</p>
+                    <p class="field-error" id="volume-options-error" role="alert">{move || options_error.get()}</p>
                 </div>
                 <div class="field">
                     <label for="volume-labels">"Labels"</label>
