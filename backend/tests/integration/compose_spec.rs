@@ -14,6 +14,54 @@ use crate::stacks::{assert_done, plan_of, progress, project_name, ProjectCleanup
 
 const S: &str = "/api/v1/endpoints/local/stacks";
 
+/// A tar of `(path, text)` files, as the stack files route takes it.
+fn tar_of(files: &[(&str, String)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, body) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, path, body.as_bytes())
+            .expect("tar");
+    }
+    tar.into_inner().expect("tar")
+}
+
+/// Unpacks a tar into a stack's folder; the upload must be taken.
+async fn upload(admin: &Api, name: &str, tar: Vec<u8>) {
+    let r = admin
+        .client
+        .put(format!("{}{S}/{name}/files", admin.base))
+        .header("content-type", "application/x-tar")
+        .body(tar)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+}
+
+/// Saves a new revision of a stack; the save must be taken.
+async fn save(admin: &Api, name: &str, body: &serde_json::Value) {
+    let r = admin
+        .client
+        .put(format!("{}{S}/{name}", admin.base))
+        .json(body)
+        .send()
+        .await
+        .expect("put");
+    assert!(
+        r.status().is_success(),
+        "{}",
+        r.text().await.unwrap_or_default()
+    );
+}
+
 fn kitchen_sink(subnet: u8, caps: &str) -> String {
     format!(
         r#"x-base: &base
@@ -140,40 +188,18 @@ async fn a_file_with_secrets_anchors_profiles_and_host_options_deploys_as_writte
         "{}",
         r.text().await.unwrap_or_default()
     );
-    let mut tar = tar::Builder::new(Vec::new());
-    let body = b"FROM_FILE=loaded\n";
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    tar.append_data(&mut header, "app.env", &body[..])
-        .expect("tar");
-    let r = admin
-        .client
-        .put(format!("{}{S}/{name}/files", admin.base))
-        .header("content-type", "application/x-tar")
-        .body(tar.into_inner().expect("tar"))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
-    let r = admin
-        .client
-        .put(format!("{}{S}/{name}", admin.base))
-        .json(&json!({"compose": kitchen_sink(subnet, "[NET_ADMIN]"), "env": env}))
-        .send()
-        .await
-        .expect("put");
-    assert!(
-        r.status().is_success(),
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
+    upload(
+        &admin,
+        &name,
+        tar_of(&[("app.env", "FROM_FILE=loaded\n".into())]),
+    )
+    .await;
+    save(
+        &admin,
+        &name,
+        &json!({"compose": kitchen_sink(subnet, "[NET_ADMIN]"), "env": env}),
+    )
+    .await;
 
     // The plan has both services: `extra` through the .env's profile.
     let plan = plan_of(&admin, &name).await;
@@ -318,13 +344,12 @@ async fn a_file_with_secrets_anchors_profiles_and_host_options_deploys_as_writte
 
     // A capability and the secret change: each is a named reason.
     let env2 = env.replace("s3cr3t-value", "n3w-value");
-    admin
-        .client
-        .put(format!("{}{S}/{name}", admin.base))
-        .json(&json!({"compose": kitchen_sink(subnet, "[NET_ADMIN, SYS_TIME]"), "env": env2}))
-        .send()
-        .await
-        .expect("put");
+    save(
+        &admin,
+        &name,
+        &json!({"compose": kitchen_sink(subnet, "[NET_ADMIN, SYS_TIME]"), "env": env2}),
+    )
+    .await;
     let plan = plan_of(&admin, &name).await;
     let app_step = plan
         .steps
@@ -404,8 +429,7 @@ async fn include_extends_and_an_override_file_come_from_the_stack_folder() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, body) in [
+    let files = [
         (
             "db/compose.yaml",
             format!(
@@ -422,40 +446,9 @@ async fn include_extends_and_an_override_file_come_from_the_stack_folder() {
             "compose.override.yaml",
             "services:\n  web:\n    environment:\n      ROLE: overridden\n".to_string(),
         ),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, path, body.as_bytes())
-            .expect("tar");
-    }
-    let r = admin
-        .client
-        .put(format!("{}{S}/{name}/files", admin.base))
-        .header("content-type", "application/x-tar")
-        .body(tar.into_inner().expect("tar"))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
-    let r = admin
-        .client
-        .put(format!("{}{S}/{name}", admin.base))
-        .json(&json!({"compose": compose, "env": ""}))
-        .send()
-        .await
-        .expect("put");
-    assert!(
-        r.status().is_success(),
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
+    ];
+    upload(&admin, &name, tar_of(&files)).await;
+    save(&admin, &name, &json!({"compose": compose, "env": ""})).await;
     assert_done(&progress(&admin, &format!("{S}/{name}/up"), json!({})).await);
     let docker = engine().await;
     let web = docker
@@ -509,13 +502,7 @@ async fn the_compose_cli_and_berth_agree_on_a_file_with_host_options() {
     // berth redeploys it with a change; the CLI still lists the container,
     // and the options are still applied.
     let updated = compose.replace("cap_add: [NET_ADMIN]", "cap_add: [NET_ADMIN, SYS_TIME]");
-    admin
-        .client
-        .put(format!("{}{S}/{name}", admin.base))
-        .json(&json!({"compose": updated}))
-        .send()
-        .await
-        .expect("put");
+    save(&admin, &name, &json!({"compose": updated})).await;
     let plan = plan_of(&admin, &name).await;
     assert!(
         plan.steps.iter().any(|s| s.action == PlanAction::Recreate && s.reasons.contains(&"cap_add".to_string())),
@@ -667,32 +654,9 @@ async fn every_corpus_file_saves_and_plans_on_the_engine() {
                 }
             }
         }
-        let r = admin
-            .client
-            .put(format!("{}{S}/{name}/files", admin.base))
-            .header("content-type", "application/x-tar")
-            .body(tar.into_inner().expect("tar"))
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "{label}: {}",
-            r.text().await.unwrap_or_default()
-        );
-        let r = admin
-            .client
-            .put(format!("{}{S}/{name}", admin.base))
-            .json(&json!({"compose": compose, "env": env}))
-            .send()
-            .await
-            .expect("put");
-        assert!(
-            r.status().is_success(),
-            "{label}: {}",
-            r.text().await.unwrap_or_default()
-        );
+        eprintln!("corpus: {label}");
+        upload(&admin, &name, tar.into_inner().expect("tar")).await;
+        save(&admin, &name, &json!({"compose": compose, "env": env})).await;
         let plan = plan_of(&admin, &name).await;
         assert!(
             plan.steps
