@@ -36,7 +36,7 @@ async fn events_ws(
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| async move {
         let rx = engine.subscribe_events();
         // Say where things stand right away, so a page opened while the

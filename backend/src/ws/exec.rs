@@ -87,7 +87,7 @@ async fn exec_ws(
         params.rows.unwrap_or(24).clamp(2, 1000),
     );
     let session = engine.start_exec(&id, cmd.clone(), cols, rows).await?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| async move {
         let started = Instant::now();
         let end = pump(socket, engine, session, cmd.clone(), revoked).await;

@@ -131,7 +131,7 @@ async fn container_ws(
     let matcher = Matcher::new(params.filter.as_deref(), params.regex)?;
     let lines = engine.log_lines(&id, &params.query(true)?).await?;
     let sources: Vec<(Option<String>, LineStream)> = vec![(None, Box::pin(lines))];
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
 }
 
@@ -181,7 +181,7 @@ async fn merged_ws(
         let lines = engine.log_lines(&name, &query).await?;
         sources.push((Some(name), Box::pin(lines)));
     }
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
 }
 

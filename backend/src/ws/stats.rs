@@ -44,7 +44,7 @@ async fn container_ws(
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
     let stream = engine.stats_stream(&id).await?;
-    let mut revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let mut revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |mut socket| async move {
         let mut stream = Box::pin(stream);
         loop {
@@ -74,7 +74,7 @@ async fn many_ws(
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| watch(socket, engine, revoked)))
 }
 
