@@ -79,7 +79,10 @@ impl EndpointAccess {
                 ));
             }
             if !seen.insert(key.clone()) {
-                return Err(format!("grants[{i}]: {} {:?} is listed twice", key.0, key.1));
+                return Err(format!(
+                    "grants[{i}]: {} {:?} is listed twice",
+                    key.0, key.1
+                ));
             }
         }
         Ok(())

@@ -71,8 +71,12 @@ async fn list(
 ) -> AppResult<Json<Vec<Endpoint>>> {
     // A non-admin finds only the endpoints granted to them; a token scoped
     // to some endpoints only those.
-    let granted = access::reachable(&state.store, &me, state.endpoints.all().map(|e| e.id.clone()))
-        .await?;
+    let granted = access::reachable(
+        &state.store,
+        &me,
+        state.endpoints.all().map(|e| e.id.clone()),
+    )
+    .await?;
     let reaches = |e: &&std::sync::Arc<Engine>| {
         granted.iter().any(|(ep, _)| *ep == e.id)
             && token.as_ref().is_none_or(|Extension(t)| t.reaches(&e.id))

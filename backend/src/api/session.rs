@@ -7,9 +7,9 @@ use axum::Extension;
 use protocol::{EndpointRole, LoginRequest, Role, SessionInfo};
 
 use super::Route;
+use crate::auth::access;
 use crate::auth::client::ClientInfo;
 use crate::auth::password::verify_password;
-use crate::auth::access;
 use crate::auth::policy::{AuditActor, Credential, TokenLimits};
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
 use crate::auth::revocation::Recheck;
@@ -110,7 +110,13 @@ pub async fn open_session(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         u64::from(hours) * 3600,
     );
-    let info = session_info(state, user, &Principal::new(user, Credential::Session), None).await?;
+    let info = session_info(
+        state,
+        user,
+        &Principal::new(user, Credential::Session),
+        None,
+    )
+    .await?;
     let mut response = (status, AppJson(info)).into_response();
     let value = HeaderValue::from_str(&cookie)
         .map_err(|e| AppError::internal(format!("bad cookie: {e}")))?;

@@ -78,7 +78,9 @@ async fn validate(
     AppPath(ep): AppPath<String>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<AppJson<ComposeCheck>> {
-    Ok(AppJson(stacks::validate_for(&state, &ep, &input, &me).await?))
+    Ok(AppJson(
+        stacks::validate_for(&state, &ep, &input, &me).await?,
+    ))
 }
 
 async fn create(

@@ -84,8 +84,10 @@ pub struct Principal {
     pub user_id: i64,
     pub username: String,
     /// On a route under `{ep}`, the role there (see `auth::access`);
-    /// elsewhere the user's own role.
+    /// elsewhere the user's own role, or less through a read-only token.
     pub role: Role,
+    /// The user's own role, which says whether they reach every endpoint.
+    pub user_role: Role,
     pub credential: Credential,
     /// The endpoint of the route the role is for, under `{ep}`.
     pub endpoint: Option<String>,
@@ -97,6 +99,7 @@ impl Principal {
             user_id: user.id,
             username: user.username.clone(),
             role: user.role(),
+            user_role: user.role(),
             credential,
             endpoint: None,
         }
@@ -337,8 +340,14 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
                         let needs_operator = policy.access == Access::AtLeast(Role::Operator);
                         match (authorize(policy.access, principal.as_ref()), &principal) {
                             (Ok(()), Some(p)) => {
-                                ownership::check_route(&state, p, &template, needs_operator, &params)
-                                    .await
+                                ownership::check_route(
+                                    &state,
+                                    p,
+                                    &template,
+                                    needs_operator,
+                                    &params,
+                                )
+                                .await
                             }
                             (other, _) => other,
                         }
@@ -534,6 +543,7 @@ mod tests {
             user_id: 1,
             username: "u".into(),
             role,
+            user_role: role,
             credential: Credential::Session,
             endpoint: None,
         }

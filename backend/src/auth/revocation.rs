@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 
 use super::access;
 use super::policy::{authorize, Access, Principal};
-use crate::error::AppError;
 use super::principal::authenticate;
+use crate::error::AppError;
 use crate::AppState;
 
 /// Revocations waiting for slow sockets; a socket that lags this far
@@ -104,7 +104,8 @@ pub fn watch(state: &AppState, who: &Principal, headers: HeaderMap, access: Acce
                 },
                 _ = every.tick() => {}
             }
-            if let Some(reason) = still_allowed(&state, &headers, access, endpoint.as_deref()).await {
+            if let Some(reason) = still_allowed(&state, &headers, access, endpoint.as_deref()).await
+            {
                 let _ = tx.send(reason);
                 return;
             }

@@ -220,7 +220,10 @@ pub fn spec_refusals(
             } else {
                 &r.driver
             };
-            out.push(deny("device_requests", format!("requests devices from {from}")));
+            out.push(deny(
+                "device_requests",
+                format!("requests devices from {from}"),
+            ));
         }
         if spec.gpus.is_some() {
             out.push(deny("gpus", "requests GPUs".into()));
@@ -468,6 +471,7 @@ mod tests {
             user_id: 1,
             username: "u".into(),
             role,
+            user_role: role,
             credential: Credential::Session,
             endpoint: None,
         }

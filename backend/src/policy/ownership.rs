@@ -86,7 +86,10 @@ pub async fn check_container(
     let _ = who;
     match container_owner(state, ep, &detail.config.labels).await? {
         Some(owner) if mine.contains(&owner) => Ok(()),
-        _ => Err(refuse(format!("container {}", detail.name.trim_start_matches('/')))),
+        _ => Err(refuse(format!(
+            "container {}",
+            detail.name.trim_start_matches('/')
+        ))),
     }
 }
 

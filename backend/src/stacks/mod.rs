@@ -387,7 +387,14 @@ pub async fn create(
     }
     let row = state
         .store
-        .create_stack(ep, &input.name, &input.compose, &input.env, author, who.user_id)
+        .create_stack(
+            ep,
+            &input.name,
+            &input.compose,
+            &input.env,
+            author,
+            who.user_id,
+        )
         .await?;
     write_files(&dir, &row.compose, &row.env).await?;
     detail(state, ep, &input.name).await

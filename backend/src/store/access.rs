@@ -87,14 +87,16 @@ impl Store {
     /// ids (whose rights changed).
     pub async fn delete_team(&self, id: i64) -> AppResult<(String, Vec<i64>)> {
         let mut tx = self.pool.begin().await?;
-        let members: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM team_members WHERE team_id = ?")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let name: Option<(String,)> = sqlx::query_as("DELETE FROM teams WHERE id = ? RETURNING name")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let members: Vec<(i64,)> =
+            sqlx::query_as("SELECT user_id FROM team_members WHERE team_id = ?")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let name: Option<(String,)> =
+            sqlx::query_as("DELETE FROM teams WHERE id = ? RETURNING name")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let (name,) = name.ok_or_else(|| AppError::NotFound(format!("no team with id {id}")))?;
         tx.commit().await?;
         Ok((name, members.into_iter().map(|(u,)| u).collect()))
@@ -166,7 +168,13 @@ impl Store {
         .bind(user)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(rank,)| if rank >= 2 { Role::Operator } else { Role::Viewer }))
+        Ok(row.map(|(rank,)| {
+            if rank >= 2 {
+                Role::Operator
+            } else {
+                Role::Viewer
+            }
+        }))
     }
 
     /// Every endpoint a grant gives `user`, with the highest role on each.
@@ -184,7 +192,16 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(ep, rank)| (ep, if rank >= 2 { Role::Operator } else { Role::Viewer }))
+            .map(|(ep, rank)| {
+                (
+                    ep,
+                    if rank >= 2 {
+                        Role::Operator
+                    } else {
+                        Role::Viewer
+                    },
+                )
+            })
             .collect())
     }
 
@@ -228,10 +245,11 @@ impl Store {
         for (i, g) in access.grants.iter().enumerate() {
             let (user_id, team_id) = match (&g.user, &g.team) {
                 (Some(name), _) => {
-                    let id: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username = ?")
-                        .bind(name)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let id: Option<(i64,)> =
+                        sqlx::query_as("SELECT id FROM users WHERE username = ?")
+                            .bind(name)
+                            .fetch_optional(&mut *tx)
+                            .await?;
                     let (id,) = id.ok_or_else(|| {
                         AppError::BadRequest(format!("grants[{i}]: no user named {name:?}"))
                     })?;

@@ -56,12 +56,12 @@ impl Store {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO stacks (endpoint, name, created_by) VALUES (?, ?, ?) RETURNING id",
         )
-                .bind(endpoint)
-                .bind(name)
-                .bind(created_by)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| on_unique(e, || format!("a stack named {name} already exists")))?;
+        .bind(endpoint)
+        .bind(name)
+        .bind(created_by)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, || format!("a stack named {name} already exists")))?;
         sqlx::query("INSERT INTO stack_revisions (stack_id, number, compose, env, author) VALUES (?, 1, ?, ?, ?)")
             .bind(id)
             .bind(compose)
@@ -110,7 +110,11 @@ impl Store {
 
     /// Who created the stack: `Some(None)` for one adopted or made before
     /// berth recorded it, `None` when there is no such stack.
-    pub async fn stack_creator(&self, endpoint: &str, name: &str) -> AppResult<Option<Option<i64>>> {
+    pub async fn stack_creator(
+        &self,
+        endpoint: &str,
+        name: &str,
+    ) -> AppResult<Option<Option<i64>>> {
         let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT created_by FROM stacks WHERE endpoint = ? AND name = ?")
                 .bind(endpoint)

@@ -165,7 +165,7 @@ impl Store {
 async fn admins_left(tx: &mut sqlx::SqliteConnection) -> AppResult<i64> {
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
-        .fetch_one(tx)
-        .await?;
+            .fetch_one(tx)
+            .await?;
     Ok(n)
 }

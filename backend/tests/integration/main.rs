@@ -17,4 +17,5 @@ mod run;
 mod run_options;
 mod secrets;
 mod stacks;
+mod teams;
 mod tokens;
