@@ -168,6 +168,19 @@ impl Drop for Slot {
     }
 }
 
+/// Whether a body read failed because it passed the route's
+/// `DefaultBodyLimit` (a 413, not a broken upload).
+pub fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// "build of a:1, logs ×3": each label once, with its count, at most six.
 fn summary<'a>(labels: impl Iterator<Item = &'a str>) -> String {
     let mut counted: Vec<(&str, usize)> = Vec::new();

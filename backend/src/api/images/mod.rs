@@ -36,7 +36,7 @@ use super::{redact, with_body_limit, AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::limits::{Limits, Slot};
+use crate::limits::{is_length_limit, Limits, Slot};
 use crate::{AppState, LOCAL_ENDPOINT};
 
 mod form;
@@ -468,17 +468,6 @@ fn too_large_error(what: &str, limit: usize) -> AppError {
         "the {what} is larger than the {} MiB berth accepts",
         limit >> 20
     ))
-}
-
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// Refuses a body that is not an archive the engine can read.
