@@ -172,7 +172,7 @@ async fn a_websocket_flood_is_refused_past_the_per_user_cap() {
             .unwrap_or_else(|e| panic!("socket {i}: {e}"));
         open.push(ws);
     }
-    let err = app.ws(EVENTS, &cookie).await.err().expect("one too many");
+    let err = app.ws(EVENTS, &cookie).await.expect_err("one too many");
     let (status, retry_after, body) = refusal(&err);
     assert_eq!(status, 429, "{body}");
     assert!(retry_after.is_some(), "a Retry-After header");
