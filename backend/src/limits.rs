@@ -5,8 +5,11 @@
 //! A [`Slot`] is taken before the work starts (before a socket's upgrade,
 //! before a build reaches the engine) and given back when it is dropped:
 //! when the socket closes, the progress stream ends or the client goes away.
+//!
+//! An [`UnpackMeter`] bounds what an uploaded archive expands to.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{AppError, AppResult};
@@ -165,6 +168,92 @@ impl Drop for Slot {
             held.by_user.remove(&self.user);
         }
         held.total -= removed.min(held.total);
+    }
+}
+
+/// Bounds the unpacked stream of an uploaded archive (what a gzip
+/// decoder yields to the tar reader): its total, and what may be read
+/// between two checkpoints. The tar reader reads GNU long names and pax
+/// records whole into memory before it yields an entry; with
+/// [`UnpackMeter::allow`] set to an entry's declared size after each entry,
+/// and back to a small run before the next, neither a bomb nor a lying
+/// header gets further than the bound.
+#[derive(Clone)]
+pub struct UnpackMeter(Arc<Mutex<Meter>>);
+
+struct Meter {
+    read: u64,
+    cap: u64,
+    allowance: u64,
+    tripped: Option<Tripped>,
+}
+
+/// Why an [`UnpackMeter`] stopped the reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tripped {
+    /// The unpacked stream passed its cap.
+    Expansion,
+    /// More was read between two checkpoints than allowed (a header, long
+    /// name or pax record past the bound).
+    HeaderRun,
+}
+
+/// A reader counted by an [`UnpackMeter`].
+pub struct Metered<R> {
+    inner: R,
+    meter: UnpackMeter,
+}
+
+impl UnpackMeter {
+    /// At most `cap` bytes in all, and `first_run` before the first
+    /// checkpoint.
+    pub fn new(cap: u64, first_run: u64) -> Self {
+        UnpackMeter(Arc::new(Mutex::new(Meter {
+            read: 0,
+            cap,
+            allowance: first_run,
+            tripped: None,
+        })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Meter> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn reader<R: Read>(&self, inner: R) -> Metered<R> {
+        Metered {
+            inner,
+            meter: self.clone(),
+        }
+    }
+
+    /// From now until the next call, at most `n` bytes may be read.
+    pub fn allow(&self, n: u64) {
+        self.lock().allowance = n;
+    }
+
+    /// Why reading was stopped, if it was.
+    pub fn tripped(&self) -> Option<Tripped> {
+        self.lock().tripped
+    }
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let got = self.inner.read(buf)?;
+        let n = got as u64;
+        let mut m = self.meter.lock();
+        m.read += n;
+        if m.read > m.cap {
+            m.tripped.get_or_insert(Tripped::Expansion);
+            return Err(std::io::Error::other("the archive unpacks to too much"));
+        }
+        if n > m.allowance {
+            m.tripped.get_or_insert(Tripped::HeaderRun);
+            return Err(std::io::Error::other("an archive header is too large"));
+        }
+        m.allowance -= n;
+        Ok(got)
     }
 }
 

@@ -10,11 +10,9 @@
 //! to a staging folder as they are read and moved into the stack's folder
 //! only once the whole archive has passed: a refused upload leaves nothing.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
-use std::rc::Rc;
 
 use axum::body::Body;
 use futures_util::StreamExt;
@@ -24,6 +22,7 @@ use tokio::io::AsyncWriteExt;
 use super::{row, stack_dir};
 use crate::compose::build;
 use crate::error::{AppError, AppResult};
+use crate::limits::{Tripped, UnpackMeter};
 use crate::AppState;
 
 /// The largest upload of a stack's files, as sent (gzip or not).
@@ -279,54 +278,23 @@ async fn spool(body: Body, data_dir: &Path) -> AppResult<(std::fs::File, u64)> {
     Ok((file, sent))
 }
 
-/// What the archive has read of the unpacked stream, and what it may.
-struct Meter {
-    read: u64,
-    /// The unpacked stream (data and headers) may not pass this.
-    cap: u64,
-    /// What may be read before the next check: an entry's declared data,
-    /// or a run of headers.
-    allowance: u64,
-    /// Why reading was stopped, for the answer.
-    tripped: Option<AppError>,
-}
-
-/// The unpacked stream, read through its [`Meter`].
-struct Metered<R> {
-    inner: R,
-    meter: Rc<RefCell<Meter>>,
-}
-
-impl<R: Read> Read for Metered<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut m = self.meter.borrow_mut();
-        m.read += n as u64;
-        if m.read > m.cap {
-            let cap = m.cap;
-            m.tripped.get_or_insert_with(|| expands_too_much(cap));
-            return Err(std::io::Error::other("the upload unpacks to too much"));
-        }
-        if n as u64 > m.allowance {
-            m.tripped.get_or_insert_with(|| {
-                AppError::PayloadTooLarge(format!(
-                    "an entry's header, long name or pax record is larger than the {} KiB berth reads",
-                    MAX_HEADER_RUN >> 10
-                ))
-            });
-            return Err(std::io::Error::other("a header is too large"));
-        }
-        m.allowance -= n as u64;
-        Ok(n)
-    }
-}
-
 fn expands_too_much(cap: u64) -> AppError {
     AppError::PayloadTooLarge(format!(
         "the upload unpacks to more than {} MiB: berth refuses archives that expand more than {MAX_RATIO} times (or past {} MiB)",
         cap.div_ceil(1024 * 1024),
         MAX_UNPACKED >> 20
     ))
+}
+
+/// Why the meter stopped the archive, as the answer.
+fn tripped(why: Tripped, cap: u64) -> AppError {
+    match why {
+        Tripped::Expansion => expands_too_much(cap),
+        Tripped::HeaderRun => AppError::PayloadTooLarge(format!(
+            "an entry's header, long name or pax record is larger than the {} KiB berth reads",
+            MAX_HEADER_RUN >> 10
+        )),
+    }
 }
 
 /// How much the entries' data of an upload of `sent` bytes may add up to.
@@ -362,20 +330,12 @@ fn unpack(
         Box::new(body)
     };
     let budget = data_budget(sent);
-    let meter = Rc::new(RefCell::new(Meter {
-        read: 0,
-        cap: budget.saturating_add(HEADER_SLACK),
-        allowance: MAX_HEADER_RUN,
-        tripped: None,
-    }));
-    let mut archive = tar::Archive::new(Metered {
-        inner: raw,
-        meter: meter.clone(),
-    });
-    let tripped_or = |e: std::io::Error| {
-        meter.borrow_mut().tripped.take().unwrap_or_else(|| {
-            AppError::BadRequest(format!("the upload is not a tar archive: {e}"))
-        })
+    let cap = budget.saturating_add(HEADER_SLACK);
+    let meter = UnpackMeter::new(cap, MAX_HEADER_RUN);
+    let mut archive = tar::Archive::new(meter.reader(raw));
+    let tripped_or = |e: std::io::Error| match meter.tripped() {
+        Some(why) => tripped(why, cap),
+        None => AppError::BadRequest(format!("the upload is not a tar archive: {e}")),
     };
     let mut plan: Vec<Planned> = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
@@ -421,7 +381,7 @@ fn unpack(
             total += size;
         }
         // What is not read of it is skipped by the archive: within this.
-        meter.borrow_mut().allowance = size.saturating_add(MAX_HEADER_RUN);
+        meter.allow(size.saturating_add(MAX_HEADER_RUN));
         if inner.is_empty() {
             continue;
         }
@@ -458,10 +418,9 @@ fn unpack(
                 let mut out = std::fs::File::create(&staged).map_err(|e| {
                     AppError::internal(format!("cannot write {}: {e}", staged.display()))
                 })?;
-                std::io::copy(&mut entry, &mut out).map_err(|e| {
-                    meter.borrow_mut().tripped.take().unwrap_or_else(|| {
-                        AppError::BadRequest(format!("{text:?} cannot be read: {e}"))
-                    })
+                std::io::copy(&mut entry, &mut out).map_err(|e| match meter.tripped() {
+                    Some(why) => tripped(why, cap),
+                    None => AppError::BadRequest(format!("{text:?} cannot be read: {e}")),
                 })?;
                 if seen.insert(target.clone()) {
                     plan.push(Planned::File(staged, target));
@@ -475,7 +434,7 @@ fn unpack(
                 )))
             }
         }
-        meter.borrow_mut().allowance = MAX_HEADER_RUN;
+        meter.allow(MAX_HEADER_RUN);
     }
     check_places(dir, &plan)?;
     let mut files = 0;
