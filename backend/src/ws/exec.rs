@@ -170,6 +170,7 @@ async fn pump(
     ping.tick().await;
     let mut client_gone = false;
     let mut revoked_for = None;
+    let mut closed_for = None;
     loop {
         tokio::select! {
             reason = revoked.wait() => {
@@ -204,7 +205,13 @@ async fn pump(
                         let _ = send_json(&mut socket, &ExecEvent::Error { message: format!("not an exec message: {e}") }).await;
                     }
                 },
-                Some(Err(e)) => { read_failed(&mut socket, &e).await; client_gone = true; break; }
+                Some(Err(e)) => {
+                    match read_failed(&mut socket, &e).await {
+                        Some(reason) => closed_for = Some(reason),
+                        None => client_gone = true,
+                    }
+                    break;
+                }
                 Some(Ok(Message::Close(_))) | None => { client_gone = true; break; }
                 Some(Ok(_)) => {}
             },
@@ -218,6 +225,9 @@ async fn pump(
     drop(input);
     if let Some(reason) = revoked_for {
         close_revoked(&mut socket, &reason).await;
+        return format!("closed by berth: {reason}");
+    }
+    if let Some(reason) = closed_for {
         return format!("closed by berth: {reason}");
     }
     if client_gone {

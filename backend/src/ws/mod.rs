@@ -82,15 +82,18 @@ fn too_long(e: &axum::Error) -> bool {
 }
 
 /// A read failed: when it was a message past the limit, the client is told
-/// so with 1009 (message too big) before the socket ends.
-async fn read_failed(socket: &mut WebSocket, e: &axum::Error) {
-    if too_long(e) {
-        let reason = format!(
-            "a message is larger than the {} KiB berth takes",
-            MAX_WS_MESSAGE >> 10
-        );
-        close_with(socket, close_code::SIZE, &reason).await;
+/// so with 1009 (message too big) before the socket ends, and the reason is
+/// answered.
+async fn read_failed(socket: &mut WebSocket, e: &axum::Error) -> Option<String> {
+    if !too_long(e) {
+        return None;
     }
+    let reason = format!(
+        "a message is larger than the {} KiB berth takes",
+        MAX_WS_MESSAGE >> 10
+    );
+    close_with(socket, close_code::SIZE, &reason).await;
+    Some(reason)
 }
 
 /// Close frames carry at most this many bytes of reason.

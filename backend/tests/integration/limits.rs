@@ -245,6 +245,77 @@ async fn an_oversized_websocket_message_closes_the_socket_with_1009() {
     let _ = ws.close(None).await;
 }
 
+#[tokio::test]
+async fn an_oversized_exec_input_ends_the_session_with_1009_and_the_audit_says_why() {
+    let (app, admin) = TestApp::start_set_up().await;
+    let cookie = app.login_cookie(ADMIN_USER, ADMIN_PASSWORD).await;
+    let mut clean = Cleanup::default();
+    let name = clean.container(&unique("bigpaste"));
+    let r = admin
+        .post_json(
+            "/api/v1/endpoints/local/containers",
+            &json!({"name": name, "image": TEST_IMAGE, "cmd": ["sleep", "300"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mut ws = app
+        .ws(
+            &format!("/api/v1/endpoints/local/containers/{name}/exec/ws?cmd=sh"),
+            &cookie,
+        )
+        .await
+        .expect("exec socket");
+    // A paste past the limit, in one message.
+    ws.send(Message::Binary(vec![b'a'; MAX_WS_MESSAGE * 2].into()))
+        .await
+        .expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let frame = loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.expect("a close code"),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
+
+    let mut target = String::new();
+    for _ in 0..50 {
+        let rows: Vec<protocol::AuditEntry> = admin
+            .get_json("/api/v1/audit?action=container.exec&limit=1")
+            .await;
+        target = rows.first().map(|r| r.target.clone()).unwrap_or_default();
+        if target.contains("closed by berth") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(target.contains("larger than the 64 KiB"), "{target}");
+
+    // The terminal still opens for a paste within the limit.
+    let mut ws = app
+        .ws(
+            &format!("/api/v1/endpoints/local/containers/{name}/exec/ws?cmd=sh"),
+            &cookie,
+        )
+        .await
+        .expect("a new exec socket");
+    // Many short lines (a terminal line holds 4 KiB), 20 KiB in all.
+    let line = format!("{}echo $((6*7))done\n", "x=1\n".repeat(5_000));
+    ws.send(Message::Binary(line.into_bytes().into()))
+        .await
+        .expect("send");
+    let mut out = String::new();
+    while !out.contains("42done") {
+        match tokio::time::timeout_at(deadline + Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => out.push_str(&String::from_utf8_lossy(&b)),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no echo: {other:?}"),
+        }
+    }
+    let _ = ws.close(None).await;
+}
+
 /// A build context whose build takes `secs` seconds.
 fn slow_context(secs: u32) -> Vec<u8> {
     let dockerfile = format!("FROM {TEST_IMAGE}\nRUN sleep {secs}\n");
