@@ -449,9 +449,15 @@ fn unpack(
                         AppError::internal(format!("cannot create {}: {e}", parent.display()))
                     })?;
                 }
-                std::fs::rename(&staged, &target).map_err(|e| {
-                    AppError::internal(format!("cannot move {} into place: {e}", target.display()))
-                })?;
+                // A rename, unless the stack's folder is on another disk.
+                if std::fs::rename(&staged, &target).is_err() {
+                    std::fs::copy(&staged, &target).map_err(|e| {
+                        AppError::internal(format!(
+                            "cannot move {} into place: {e}",
+                            target.display()
+                        ))
+                    })?;
+                }
                 files += 1;
             }
         }
