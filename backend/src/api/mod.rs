@@ -192,6 +192,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route_layer(axum::middleware::from_fn_with_state(gate, enforce))
         .layer(axum::Extension(document))
+        .layer(crate::limits::layer())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(|| async {
             problem(

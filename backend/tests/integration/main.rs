@@ -10,6 +10,7 @@ mod containers;
 mod engine_restart;
 mod hardening;
 mod images;
+mod limits;
 mod live;
 mod matrix;
 mod policy;
