@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// How long a login lasts, in hours.
     #[arg(long, env = "BERTH_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: u32,
+
+    /// How many days the audit log keeps its rows; older ones are pruned at
+    /// start and every hour. 0 keeps them forever.
+    #[arg(long, env = "BERTH_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u32,
 }
 
 impl ServeArgs {
@@ -77,6 +82,7 @@ impl ServeArgs {
             secure_cookies: false,
             trusted_proxies: TrustedProxies::default(),
             session_hours: 24 * 7,
+            audit_retention_days: 90,
         }
     }
 }
@@ -106,6 +112,14 @@ mod tests {
             args.trusted_proxies.to_string(),
             "127.0.0.1/32,10.0.0.0/8,fd00::/8"
         );
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_90_days() {
+        assert_eq!(serve(&[]).expect("no flags").audit_retention_days, 90);
+        let args = serve(&["--audit-retention-days", "7"]).expect("a number");
+        assert_eq!(args.audit_retention_days, 7);
+        assert!(serve(&["--audit-retention-days", "-1"]).is_err());
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! berth's one error type. Every handler returns it; it turns into an
 //! `application/problem+json` body. A 5xx body is generic: the cause goes to
-//! the log, never to the client.
+//! the log, never to the client. An engine's own refusal (whose text may
+//! name host paths) reaches admins only; a 503 names no socket path.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use protocol::Role;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use crate::auth::Principal;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -35,9 +40,21 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
-    /// An endpoint's engine cannot be reached; says which and why.
+    /// An endpoint's engine cannot be reached; says which and why (without
+    /// any path: see [`scrub_paths`]).
     #[error("endpoint {endpoint} is unreachable: {reason}")]
     Unavailable { endpoint: String, reason: String },
+    /// The engine refused a call about `what` (such as "container web")
+    /// with a client error and its own `text`. The text may name host paths
+    /// and the engine's internals: only admins are shown it (see
+    /// [`engine_text_for_admins`]), everybody else a generic message with
+    /// the same status, and the log gets it whole.
+    #[error("{what}: {text}")]
+    Engine {
+        status: StatusCode,
+        what: String,
+        text: String,
+    },
     /// Anything berth did not expect; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -55,6 +72,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Engine { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +84,16 @@ impl AppError {
                 tracing::error!(error = ?e, "internal error");
                 "berth hit an internal error; the details are in its log".to_string()
             }
+            AppError::Unavailable { endpoint, reason } => {
+                format!(
+                    "endpoint {endpoint} is unreachable: {}",
+                    scrub_paths(reason)
+                )
+            }
+            AppError::Engine { status, what, .. } => format!(
+                "{what}: the engine refused this ({}); an admin can see its reason",
+                status.as_u16()
+            ),
             other => other.to_string(),
         }
     }
@@ -99,9 +127,17 @@ pub fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        if let AppError::Unavailable { .. } = &self {
-            tracing::warn!("{self}");
-        }
+        let engine_text = match &self {
+            AppError::Unavailable { .. } => {
+                tracing::warn!("{self}");
+                None
+            }
+            AppError::Engine { .. } => {
+                tracing::info!(status = status.as_u16(), "the engine refused: {self}");
+                Some(EngineText(self.to_string()))
+            }
+            _ => None,
+        };
         let retry_after = match &self {
             AppError::TooManyRequests {
                 retry_after_secs, ..
@@ -113,8 +149,64 @@ impl IntoResponse for AppError {
         if let Some(value) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        if let Some(text) = engine_text {
+            response.extensions_mut().insert(text);
+        }
         response
     }
+}
+
+/// The whole text of an engine's refusal, carried on the response (never in
+/// its body) for [`engine_text_for_admins`].
+#[derive(Debug, Clone)]
+pub struct EngineText(pub String);
+
+/// Middleware inside the policy's (it needs the [`Principal`] that
+/// `auth::policy::enforce` puts on the request): an admin's engine refusal
+/// shows the engine's own text instead of the generic message.
+pub async fn engine_text_for_admins(request: Request, next: Next) -> Response {
+    let admin = request
+        .extensions()
+        .get::<Principal>()
+        .is_some_and(|p| p.role == Role::Admin);
+    let mut response = next.run(request).await;
+    let Some(EngineText(text)) = response.extensions_mut().remove::<EngineText>() else {
+        return response;
+    };
+    if !admin {
+        return response;
+    }
+    let mut shown = problem(response.status(), text);
+    *shown.extensions_mut() = std::mem::take(response.extensions_mut());
+    shown
+}
+
+/// `text` with every word that looks like a filesystem path or a socket
+/// URL replaced by `<path>`, so an error names no place on the host.
+pub fn scrub_paths(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let start = word
+                .find(|c: char| !matches!(c, '"' | '\'' | '`' | '(' | '[' | '<'))
+                .unwrap_or(word.len());
+            let (lead, rest) = word.split_at(start);
+            let path_like = rest.starts_with('/')
+                || rest.starts_with("~/")
+                || rest.starts_with("./")
+                || rest.contains("://")
+                || rest.starts_with("unix:")
+                || rest.starts_with("npipe:");
+            if !path_like {
+                return word.to_string();
+            }
+            let end = rest
+                .find(['"', '\'', '`', ')', ']', '>', ',', ';'])
+                .unwrap_or(rest.len());
+            let rest = &rest[end..];
+            format!("{lead}<path>{rest}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `Json` whose rejections are berth's problem+json errors.
@@ -183,4 +275,102 @@ where
 
 fn query_rejection(rejection: QueryRejection) -> AppError {
     AppError::BadRequest(format!("bad query string: {}", rejection.body_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::*;
+    use crate::auth::policy::Credential;
+
+    #[test]
+    fn paths_and_socket_urls_are_scrubbed() {
+        assert_eq!(
+            scrub_paths("no Docker socket at /run/user/1000/docker.sock (is dockerd running?)"),
+            "no Docker socket at <path> (is dockerd running?)"
+        );
+        assert_eq!(
+            scrub_paths("cannot reach unix:///var/run/docker.sock, try again"),
+            "cannot reach <path>, try again"
+        );
+        assert_eq!(
+            scrub_paths(r#"mount "/srv/secret/data": no such file"#),
+            r#"mount "<path>": no such file"#
+        );
+        assert_eq!(
+            scrub_paths("bind source path does not exist: /home/alice/x"),
+            "bind source path does not exist: <path>"
+        );
+        assert_eq!(
+            scrub_paths("the engine did not answer in time"),
+            "the engine did not answer in time"
+        );
+    }
+
+    #[test]
+    fn a_503_names_the_endpoint_but_no_socket_path() {
+        let e = AppError::Unavailable {
+            endpoint: "local".into(),
+            reason: "no Docker socket at /tmp/x/nothing.sock (is dockerd running?)".into(),
+        };
+        let detail = e.public_detail();
+        assert!(detail.contains("endpoint local is unreachable"), "{detail}");
+        assert!(detail.contains("dockerd"), "{detail}");
+        assert!(!detail.contains("/tmp"), "{detail}");
+    }
+
+    fn refusal() -> AppError {
+        AppError::Engine {
+            status: StatusCode::BAD_REQUEST,
+            what: "container web".into(),
+            text: "invalid mount config: bind source path does not exist: /srv/secret".into(),
+        }
+    }
+
+    async fn detail_for(role: Option<Role>) -> (StatusCode, String) {
+        let mut app = Router::new()
+            .route("/", get(|| async { refusal() }))
+            .layer(axum::middleware::from_fn(engine_text_for_admins));
+        if let Some(role) = role {
+            let principal = Principal {
+                user_id: 1,
+                username: "someone".into(),
+                role,
+                credential: Credential::Session,
+            };
+            app = app.layer(axum::Extension(principal));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let response = reqwest::get(format!("http://{addr}/"))
+            .await
+            .expect("response");
+        server.abort();
+        let status = response.status();
+        let problem: protocol::Problem = response.json().await.expect("problem+json");
+        (status, problem.detail)
+    }
+
+    #[tokio::test]
+    async fn only_admins_see_the_engines_text() {
+        let (status, detail) = detail_for(Some(Role::Admin)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(detail.contains("/srv/secret"), "{detail}");
+
+        for role in [Some(Role::Operator), Some(Role::Viewer), None] {
+            let (status, detail) = detail_for(role).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "the status is kept");
+            assert!(!detail.contains("/srv"), "{detail}");
+            assert!(!detail.contains("mount"), "no engine text: {detail}");
+            assert!(
+                detail.starts_with("container web: the engine refused this (400)"),
+                "{detail}"
+            );
+        }
+    }
 }

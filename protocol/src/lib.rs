@@ -215,6 +215,10 @@ pub struct AuditEntry {
     /// forwarded for. Absent on rows written before berth recorded it.
     #[serde(default)]
     pub address: Option<String>,
+    /// How many calls the row stands for: refusals repeated within a minute
+    /// (same actor, action and address) share one row.
+    #[serde(default)]
+    pub count: u32,
 }
 
 // ---------------------------------------------------------------- endpoints

@@ -14,7 +14,6 @@ use crate::auth::policy::{AuditActor, Credential, TokenLimits};
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
 use crate::auth::revocation::Recheck;
 use crate::auth::secret::{hash_secret, new_secret};
-use crate::auth::throttle::Lockout;
 use crate::auth::{Access, Principal};
 use crate::error::{AppError, AppJson, AppResult};
 use crate::store::UserRow;
@@ -26,7 +25,7 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/auth/login",
             Access::Public,
             "auth.login",
-            "Sign in; sets the berth_session cookie. Repeated failures lock the account or address: 429 with Retry-After",
+            "Sign in; sets the berth_session cookie. Repeated failures make further tries for the account from that address, and from that address, wait longer: 429 with Retry-After",
             login,
         ),
         Route::post(
@@ -46,10 +45,12 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// Signs in. Failed logins are throttled per username and per client
-/// address (the TCP peer, or the client a trusted proxy forwarded for); a
-/// locked one is refused with 429 before its password is looked at, whether
-/// it is right or not. Unknown usernames are counted like known ones.
+/// Signs in. Failed logins are throttled per username from one client
+/// address (the TCP peer, or the client a trusted proxy forwarded for), per
+/// address, and (much more loosely) per username from everywhere: an
+/// attempt that has to wait is refused with 429 and `Retry-After` before
+/// its password is looked at, whether it is right or not. Unknown usernames
+/// are counted like known ones.
 async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -58,10 +59,7 @@ async fn login(
     let actor = Extension(AuditActor(req.username.clone()));
     let result: AppResult<Response> = async {
         // Dropped on any early return: that counts as a failed login.
-        let attempt = state
-            .login_throttle
-            .admit(&req.username, client.address)
-            .map_err(locked_out)?;
+        let attempt = state.login_throttle.admit(&req.username, client.address)?;
         let user = state.store.user_by_name(&req.username).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         if !verify_password(req.password, hash).await? {
@@ -76,13 +74,6 @@ async fn login(
     match result {
         Ok(response) => (actor, response).into_response(),
         Err(e) => (actor, e).into_response(),
-    }
-}
-
-fn locked_out(lockout: Lockout) -> AppError {
-    AppError::TooManyRequests {
-        message: lockout.message().into(),
-        retry_after_secs: lockout.retry_after_secs(),
     }
 }
 

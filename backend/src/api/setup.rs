@@ -1,6 +1,8 @@
 //! First-run setup: the first admin is made with the one-time token berth
 //! printed at start. There are no default credentials.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,8 +11,10 @@ use protocol::{SetupRequest, SetupStatus};
 
 use super::session::open_session;
 use super::Route;
+use crate::auth::client::ClientInfo;
 use crate::auth::password::{check_new_password, check_username, hash_password};
 use crate::auth::policy::AuditActor;
+use crate::auth::throttle::Guess;
 use crate::auth::Access;
 use crate::error::{AppError, AppJson, AppResult};
 use crate::AppState;
@@ -28,7 +32,7 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/setup",
             Access::Public,
             "setup.create_admin",
-            "Create the first admin with the one-time setup token",
+            "Create the first admin with the one-time setup token. The token is checked before anything else; wrong ones from one address make further tries wait: 429 with Retry-After",
             create_admin,
         ),
     ]
@@ -42,36 +46,54 @@ async fn status(State(state): State<AppState>) -> AppResult<AppJson<SetupStatus>
 
 async fn create_admin(
     State(state): State<AppState>,
+    client: ClientInfo,
     AppJson(req): AppJson<SetupRequest>,
 ) -> Response {
     let actor = Extension(AuditActor(req.username.clone()));
-    match setup(&state, req).await {
+    match setup(&state, client.address, req).await {
         Ok(response) => (actor, response).into_response(),
         Err(e) => (actor, e).into_response(),
     }
 }
 
-async fn setup(state: &AppState, req: SetupRequest) -> AppResult<Response> {
+/// Makes the first admin. The token is checked first, and wrong ones are
+/// throttled per client address: a guess costs berth no password hash, and
+/// the attacker a wait that grows with each one.
+async fn setup(
+    state: &AppState,
+    address: Option<IpAddr>,
+    req: SetupRequest,
+) -> AppResult<Response> {
     if state.store.count_users().await? > 0 {
         return Err(AppError::Conflict(
             "berth is already set up; sign in instead".into(),
         ));
     }
-    check_username(&req.username)?;
-    check_new_password(&req.password)?;
-    let hash = hash_password(req.password).await?;
+    // Dropped without `succeeded` when the token is wrong: a failure.
+    let attempt = state.login_throttle.admit_guess(Guess::Setup, address)?;
+    let SetupRequest {
+        token,
+        username,
+        password,
+    } = req;
+    // Runs only once the token is known to be right.
     let create = async {
+        check_username(&username)?;
+        check_new_password(&password)?;
+        let hash = hash_password(password).await?;
         state
             .store
-            .create_first_admin(&req.username, &hash)
+            .create_first_admin(&username, &hash)
             .await?
             .ok_or_else(|| AppError::Conflict("berth is already set up; sign in instead".into()))
     };
-    match state.with_setup_token(&req.token, create).await {
+    match state.with_setup_token(&token, create).await {
         None => Err(AppError::Forbidden(
             "the setup token is wrong; use the one berth printed when it started".into(),
         )),
-        Some(Err(e)) => Err(e),
-        Some(Ok(user)) => open_session(state, &user, StatusCode::CREATED).await,
+        Some(result) => {
+            attempt.succeeded();
+            open_session(state, &result?, StatusCode::CREATED).await
+        }
     }
 }

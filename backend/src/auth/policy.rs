@@ -469,7 +469,7 @@ async fn audit(
     status: StatusCode,
 ) -> Option<i64> {
     let outcome = match status.as_u16() {
-        // 429: a login refused while its account or address is locked.
+        // 429: a login, setup or token held back by the throttle.
         401 | 403 | 429 => "denied",
         s if s < 400 => "ok",
         _ => "failed",
@@ -482,7 +482,20 @@ async fn audit(
         status: status.as_u16(),
         address,
     };
-    match state.store.write_audit(entry).await {
+    // Anonymous clients can send as many refused calls as they like: those
+    // collapse into one row a minute. A 429's actor is whatever name the
+    // client sent, so those collapse whatever the name.
+    let written = match status.as_u16() {
+        401 | 429 => {
+            let any_actor = status == StatusCode::TOO_MANY_REQUESTS;
+            state.store.write_audit_collapsing(entry, any_actor).await
+        }
+        s if s >= 400 && actor == "anonymous" => {
+            state.store.write_audit_collapsing(entry, false).await
+        }
+        _ => state.store.write_audit(entry).await,
+    };
+    match written {
         Ok(id) => Some(id),
         Err(e) => {
             tracing::error!(error = %e, action, target, "cannot write the audit log");

@@ -1,10 +1,13 @@
 //! Finds who a request comes from: the `berth_session` cookie (browser) or
 //! `Authorization: Bearer <token>` (scripts). Nothing is read from the URL.
 
+use std::net::IpAddr;
+
 use axum::http::{header, HeaderMap};
 
 use super::policy::{Credential, Principal, TokenLimits};
 use super::secret::hash_secret;
+use super::throttle::{Guess, LoginThrottle};
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 
@@ -37,17 +40,48 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> AppResult<Optio
 
 /// [`authenticate`], with the limits of the token the request came with
 /// (`None` for a session). The principal's role is already the lower of
-/// the owner's role now and the token's scope.
+/// the owner's role now and the token's scope. Invalid API tokens are not
+/// throttled here: requests from clients use [`identify_throttled`].
 pub async fn identify(
     store: &Store,
     headers: &HeaderMap,
 ) -> AppResult<Option<(Principal, Option<TokenLimits>)>> {
+    identify_with(store, None, headers).await
+}
+
+/// [`identify`], with invalid or expired API tokens counted per client
+/// `address` against `throttle`: once an address has sent too many, its
+/// bearer tokens are refused with 429 before any store lookup, for a wait
+/// that grows with each further invalid one.
+pub async fn identify_throttled(
+    store: &Store,
+    throttle: &LoginThrottle,
+    address: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> AppResult<Option<(Principal, Option<TokenLimits>)>> {
+    identify_with(store, Some((throttle, address)), headers).await
+}
+
+async fn identify_with(
+    store: &Store,
+    throttle: Option<(&LoginThrottle, Option<IpAddr>)>,
+    headers: &HeaderMap,
+) -> AppResult<Option<(Principal, Option<TokenLimits>)>> {
     if let Some(token) = bearer_token(headers) {
+        // Dropped without `succeeded` on every way out but a valid token:
+        // that counts a failure.
+        let attempt = match throttle {
+            Some((throttle, address)) => Some(throttle.admit_guess(Guess::Token, address)?),
+            None => None,
+        };
         let Some(used) = store.token_use(&hash_secret(token)).await? else {
             return Err(AppError::Unauthorized("the API token is not valid".into()));
         };
         if used.expired {
             return Err(AppError::Unauthorized("the API token has expired".into()));
+        }
+        if let Some(attempt) = attempt {
+            attempt.succeeded();
         }
         let limits = TokenLimits {
             scope: used.scope,

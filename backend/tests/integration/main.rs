@@ -3,6 +3,7 @@
 
 mod common;
 
+mod attack;
 mod auth;
 mod compose_hooks;
 mod compose_spec;
