@@ -338,7 +338,9 @@ mod tests {
                 user_id: 1,
                 username: "someone".into(),
                 role,
+                user_role: role,
                 credential: Credential::Session,
+                endpoint: None,
             };
             app = app.layer(axum::Extension(principal));
         }

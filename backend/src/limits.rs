@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{AppError, AppResult};
 
 /// Live sockets (logs, exec, stats, events) one user may hold at once.
-pub const MAX_SOCKETS_PER_USER: usize = 32;
+pub const MAX_SOCKETS_PER_USER: usize = 128;
 /// Live sockets berth holds at once, for everyone.
 pub const MAX_SOCKETS: usize = 512;
 /// The largest message (and frame) a client may send on a socket: exec

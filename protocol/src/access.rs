@@ -142,18 +142,27 @@ mod tests {
         let both = EndpointAccess {
             grants: vec![grant(Some("a"), Some("t"), Role::Viewer)],
         };
-        assert!(both.validate().unwrap_err().contains("grants[0]"));
+        assert!(both
+            .validate()
+            .expect_err("two subjects")
+            .contains("grants[0]"));
         let admin = EndpointAccess {
             grants: vec![grant(Some("a"), None, Role::Admin)],
         };
-        assert!(admin.validate().unwrap_err().contains("viewer or operator"));
+        assert!(admin
+            .validate()
+            .expect_err("an admin grant")
+            .contains("viewer or operator"));
         let twice = EndpointAccess {
             grants: vec![
                 grant(Some("Bob"), None, Role::Viewer),
                 grant(Some("bob"), None, Role::Operator),
             ],
         };
-        assert!(twice.validate().unwrap_err().contains("grants[1]"));
+        assert!(twice
+            .validate()
+            .expect_err("listed twice")
+            .contains("grants[1]"));
         let parsed: EndpointAccess =
             serde_json::from_str(r#"{"grants":[{"team":"ops","role":"operator"}]}"#)
                 .expect("the API's example");

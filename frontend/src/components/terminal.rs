@@ -125,7 +125,11 @@ type Shared = Rc<RefCell<Option<Term>>>;
 fn send_input(shared: &Shared, bytes: &[u8]) {
     if let Ok(t) = shared.try_borrow() {
         if let Some(socket) = t.as_ref().and_then(|t| t.socket.as_ref()) {
-            socket.send_bytes(bytes);
+            // A big paste goes in pieces well under the server's 64 KiB
+            // message limit, which would otherwise end the session.
+            for piece in bytes.chunks(16 * 1024) {
+                socket.send_bytes(piece);
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::super::{EngineError, EngineResult};
+use crate::limits::UnpackMeter;
 
 /// A context stream, whichever way it was made.
 pub type ContextStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -99,18 +100,31 @@ where
     Ok(file)
 }
 
-/// The archive, decompressed when it is gzipped, from its start.
-fn open_archive(mut file: std::fs::File) -> std::io::Result<Box<dyn Read + Send>> {
+/// The most a context may unpack to, and how much larger than it was sent.
+const MAX_UNPACKED: u64 = 4 << 30;
+const MAX_RATIO: u64 = 100;
+/// What may be read between two entries' data (headers, long names, pax).
+const MAX_HEADER_RUN: u64 = 1 << 20;
+
+/// The archive, decompressed when it is gzipped, from its start, read
+/// through a meter that stops a bomb (see `limits::UnpackMeter`).
+fn open_archive(mut file: std::fs::File) -> std::io::Result<(Box<dyn Read + Send>, UnpackMeter)> {
+    let sent = file.metadata()?.len();
+    let cap = sent
+        .saturating_mul(MAX_RATIO)
+        .clamp(MAX_HEADER_RUN, MAX_UNPACKED);
+    let meter = UnpackMeter::new(cap, MAX_HEADER_RUN);
     file.seek(SeekFrom::Start(0))?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic)?;
     file.seek(SeekFrom::Start(0))?;
     let reader = std::io::BufReader::with_capacity(CHUNK, file);
-    if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)))
+    let read: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(meter.reader(flate2::read::MultiGzDecoder::new(reader)))
     } else {
-        Ok(Box::new(reader))
-    }
+        Box::new(meter.reader(reader))
+    };
+    Ok((read, meter))
 }
 
 fn bad_archive(e: std::io::Error) -> EngineError {
@@ -122,10 +136,12 @@ fn bad_archive(e: std::io::Error) -> EngineError {
 /// Reads the whole archive once (so a broken one is refused before the
 /// build starts) and returns its `.dockerignore`, parsed.
 fn read_ignore_file(file: std::fs::File) -> EngineResult<Option<Ignore>> {
-    let mut archive = tar::Archive::new(open_archive(file).map_err(bad_archive)?);
+    let (read, meter) = open_archive(file).map_err(bad_archive)?;
+    let mut archive = tar::Archive::new(read);
     let mut found = None;
     for entry in archive.entries().map_err(bad_archive)? {
         let mut entry = entry.map_err(bad_archive)?;
+        meter.allow(entry.size().saturating_add(MAX_HEADER_RUN));
         let path = entry.path().map_err(bad_archive)?;
         if clean_path(&path.to_string_lossy()) != ".dockerignore" {
             continue;
@@ -150,10 +166,12 @@ fn filter(
     dockerfile: &str,
     out: ChannelWriter,
 ) -> std::io::Result<()> {
-    let mut archive = tar::Archive::new(open_archive(file)?);
+    let (read, meter) = open_archive(file)?;
+    let mut archive = tar::Archive::new(read);
     let mut builder = tar::Builder::new(out);
     for entry in archive.entries()? {
         let mut entry = entry?;
+        meter.allow(entry.size().saturating_add(MAX_HEADER_RUN));
         let kind = entry.header().entry_type();
         if kind.is_pax_global_extensions() {
             continue;
