@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use protocol::{AuditEntry, ExecEvent, Role, User};
+use futures_util::SinkExt;
+use protocol::{AuditEntry, ExecEvent, Role};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -195,30 +195,6 @@ async fn a_viewer_sees_every_name_but_no_secret_value() {
     )
     .await;
     assert!(detail.contains("admin"), "{detail}");
-}
-
-/// Waits for the server to close `ws`; the close frame's reason.
-async fn closed_within(ws: &mut Ws, secs: u64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return frame.map(|f| f.reason.to_string()).unwrap_or_default()
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(None) | Ok(Some(Err(_))) => return String::new(),
-            Err(_) => panic!("the socket is still open after {secs} s"),
-        }
-    }
-}
-
-async fn user_id(admin: &Api, name: &str) -> i64 {
-    let users: Vec<User> = admin.get_json("/api/v1/users").await;
-    users
-        .iter()
-        .find(|u| u.username == name)
-        .map(|u| u.id)
-        .expect("the user exists")
 }
 
 #[tokio::test]

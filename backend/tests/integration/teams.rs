@@ -4,16 +4,12 @@
 //! that keeps operators to their own, they manage only what they or a
 //! teammate created.
 
-use std::time::Duration;
-
-use futures_util::StreamExt;
 use protocol::{
     BulkResult, ComposeCheck, Endpoint, EndpointAccess, EndpointPolicy, PolicyCheck, Role,
     SessionInfo, Team, User,
 };
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
 use crate::stacks::{progress, project_name, ProjectCleanup};
@@ -21,15 +17,6 @@ use crate::stacks::{progress, project_name, ProjectCleanup};
 const C: &str = "/api/v1/endpoints/local/containers";
 const S: &str = "/api/v1/endpoints/local/stacks";
 const ACCESS: &str = "/api/v1/endpoints/local/access";
-
-async fn user_id(admin: &Api, name: &str) -> i64 {
-    let users: Vec<User> = admin.get_json("/api/v1/users").await;
-    users
-        .iter()
-        .find(|u| u.username == name)
-        .map(|u| u.id)
-        .expect("the user exists")
-}
 
 async fn new_team(admin: &Api, name: &str) -> Team {
     let r = admin
@@ -206,21 +193,6 @@ async fn a_non_admin_reaches_only_the_endpoints_granted_to_them_or_their_team() 
         .post_json("/api/v1/teams", &json!({"name": " "}))
         .await;
     expect_problem(r, StatusCode::BAD_REQUEST).await;
-}
-
-/// Waits for the server to close `ws`; the close frame's reason.
-async fn closed_within(ws: &mut Ws, secs: u64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return frame.map(|f| f.reason.to_string()).unwrap_or_default()
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(None) | Ok(Some(Err(_))) => return String::new(),
-            Err(_) => panic!("the socket is still open after {secs} s"),
-        }
-    }
 }
 
 #[tokio::test]

@@ -3,13 +3,9 @@
 //! refused like a wrong one, and a token never acts above its owner's role
 //! now; WebSockets opened with a token follow the same rules.
 
-use std::time::Duration;
-
-use futures_util::StreamExt;
-use protocol::{ApiToken, CreatedToken, ExecEvent, Role, TokenScope, User};
+use protocol::{ApiToken, CreatedToken, ExecEvent, Role, TokenScope};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
 
@@ -23,31 +19,8 @@ async fn new_token(api: &Api, body: Value) -> CreatedToken {
     serde_json::from_str(&text).expect("a created token")
 }
 
-async fn user_id(admin: &Api, name: &str) -> i64 {
-    let users: Vec<User> = admin.get_json("/api/v1/users").await;
-    users
-        .iter()
-        .find(|u| u.username == name)
-        .map(|u| u.id)
-        .expect("the user exists")
-}
-
 fn bearer(token: &CreatedToken) -> String {
     format!("Bearer {}", token.token)
-}
-
-async fn closed_within(ws: &mut Ws, secs: u64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return frame.map(|f| f.reason.to_string()).unwrap_or_default()
-            }
-            Ok(Some(Ok(_))) => {}
-            Ok(None) | Ok(Some(Err(_))) => return String::new(),
-            Err(_) => panic!("the socket is still open after {secs} s"),
-        }
-    }
 }
 
 #[tokio::test]

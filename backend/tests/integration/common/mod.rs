@@ -662,3 +662,30 @@ pub async fn newest_audit_outcome(api: &Api, action: &str, want: &str) -> String
     }
     last
 }
+
+/// Waits for the server to close `ws`; the close frame's reason.
+pub async fn closed_within(ws: &mut Ws, secs: u64) -> String {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return frame.map(|f| f.reason.to_string()).unwrap_or_default()
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(None) | Ok(Some(Err(_))) => return String::new(),
+            Err(_) => panic!("the socket is still open after {secs} s"),
+        }
+    }
+}
+
+/// The id of the user named `name`, as the admin's list shows it.
+pub async fn user_id(admin: &Api, name: &str) -> i64 {
+    let users: Vec<protocol::User> = admin.get_json("/api/v1/users").await;
+    users
+        .iter()
+        .find(|u| u.username == name)
+        .map(|u| u.id)
+        .expect("the user exists")
+}
