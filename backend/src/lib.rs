@@ -7,6 +7,7 @@ pub mod compose;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod limits;
 pub mod policy;
 pub mod stacks;
 mod state;

@@ -15,6 +15,13 @@ test('the audit log lists changes and refusals, and filters by outcome and perso
   // The admin adds a viewer and a token; the viewer tries to stop a container.
   let r = await page.request.post(api('/api/v1/users'), { data: { username: viewer, password, role: 'viewer' } });
   expect(r.status(), await r.text()).toBe(201);
+  // A non-admin reaches only endpoints granted to them: the viewer gets `local`.
+  r = await page.request.get(api('/api/v1/endpoints/local/access'));
+  expect(r.status()).toBe(200);
+  const access = await r.json();
+  access.grants.push({ user: viewer, role: 'viewer' });
+  r = await page.request.put(api('/api/v1/endpoints/local/access'), { data: access });
+  expect(r.status(), await r.text()).toBe(200);
   r = await page.request.post(api('/api/v1/tokens'), { data: { name: 'ci' } });
   expect(r.status(), await r.text()).toBe(201);
   const other = await pwRequest.newContext({ baseURL: berth.url });

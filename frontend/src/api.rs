@@ -211,6 +211,46 @@ pub async fn delete_user(id: i64) -> Result<(), ApiError> {
     delete(&format!("/api/v1/users/{id}")).await
 }
 
+/// Disables a user (they cannot sign in; their sessions, tokens and
+/// sockets stop at once) or enables them again.
+pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<User, ApiError> {
+    let patch = UserPatch {
+        disabled: Some(disabled),
+        ..UserPatch::default()
+    };
+    let url = format!("/api/v1/users/{id}");
+    read(send(Request::patch(&url), Some(to_json(&patch)?), On401::SignIn).await?).await
+}
+
+// ------------------------------------------------------------ teams (issue 10)
+
+pub async fn teams() -> Result<Vec<protocol::Team>, ApiError> {
+    get("/api/v1/teams").await
+}
+
+pub async fn create_team(name: &str) -> Result<protocol::Team, ApiError> {
+    let body = protocol::NewTeam {
+        name: name.to_owned(),
+    };
+    post("/api/v1/teams", &body, On401::SignIn).await
+}
+
+pub async fn delete_team(id: i64) -> Result<(), ApiError> {
+    delete(&format!("/api/v1/teams/{id}")).await
+}
+
+/// Adds a user to a team; answers with the team as it now is.
+pub async fn add_team_member(team: i64, user: i64) -> Result<protocol::Team, ApiError> {
+    let url = format!("/api/v1/teams/{team}/members/{user}");
+    read(send(Request::put(&url), None, On401::SignIn).await?).await
+}
+
+/// Takes a user out of a team; answers with the team as it now is.
+pub async fn remove_team_member(team: i64, user: i64) -> Result<protocol::Team, ApiError> {
+    let url = format!("/api/v1/teams/{team}/members/{user}");
+    read(send(Request::delete(&url), None, On401::SignIn).await?).await
+}
+
 pub async fn tokens() -> Result<Vec<ApiToken>, ApiError> {
     get("/api/v1/tokens").await
 }
@@ -245,6 +285,19 @@ pub async fn set_endpoint_policy(
     policy: &protocol::EndpointPolicy,
 ) -> Result<protocol::EndpointPolicy, ApiError> {
     put(&format!("/api/v1/endpoints/{}/policy", encode(ep)), policy).await
+}
+
+/// Who may reach the endpoint besides admins (admins only).
+pub async fn endpoint_access(ep: &str) -> Result<protocol::EndpointAccess, ApiError> {
+    get(&format!("/api/v1/endpoints/{}/access", encode(ep))).await
+}
+
+/// Replaces the endpoint's grants; a 400's detail names the bad grant.
+pub async fn set_endpoint_access(
+    ep: &str,
+    access: &protocol::EndpointAccess,
+) -> Result<protocol::EndpointAccess, ApiError> {
+    put(&format!("/api/v1/endpoints/{}/access", encode(ep)), access).await
 }
 
 // ------------------------------------------------------------ containers
@@ -337,6 +390,15 @@ pub async fn create_container(
     spec: &protocol::ContainerSpec,
 ) -> Result<protocol::CreatedContainer, ApiError> {
     post(&endpoint_url(ep, "containers"), spec, On401::SignIn).await
+}
+
+/// What the endpoint's policy would refuse of `spec` for the caller, field
+/// by field; empty when it may run (always, for admins). Not audited.
+pub async fn check_container(
+    ep: &str,
+    spec: &protocol::ContainerSpec,
+) -> Result<protocol::PolicyCheck, ApiError> {
+    post(&endpoint_url(ep, "containers/check"), spec, On401::SignIn).await
 }
 
 /// Creates a container from a `docker run ...` line.

@@ -24,6 +24,7 @@ use crate::components::{layout::Shell, modal::ConfirmHost, toast::ToastHost};
 use crate::pages::audit::AuditPage;
 // issue 10: the endpoint's security policy.
 use crate::pages::endpoint_settings::EndpointSettingsPage;
+use crate::pages::teams::TeamsPage;
 use crate::pages::{
     container::ContainerPage, containers::ContainersPage, home::Home, host::HostPage,
     login::LoginPage, networks::NetworksPage, not_found::NotFound, ports::PortsPage, run::RunPage,
@@ -78,6 +79,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/endpoints/:ep/stacks/:name") view=StackPage/>
                     <Route path=path!("/endpoints/:ep") view=Home/>
                     <Route path=path!("/settings/users") view=UsersPage/>
+                    <Route path=path!("/settings/teams") view=TeamsPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                     <Route path=path!("/settings/registries") view=RegistriesPage/>
                     <Route path=path!("/settings/audit") view=AuditPage/>

@@ -252,10 +252,13 @@ pub fn provide_live() {
     let conn = Rc::new(RefCell::new(Conn::default()));
     // Follow the endpoint being shown, while someone is signed in.
     Effect::new(move |_| {
+        // Only an endpoint the user reaches: another answers 404, and
+        // retrying it would only raise the "connection lost" banner.
         let wanted = app
             .user
             .with(Option::is_some)
-            .then(|| app.last_endpoint.get());
+            .then(|| app.last_endpoint.get())
+            .filter(|ep| app.role_on(ep).is_some());
         if conn.borrow().endpoint == wanted {
             return;
         }

@@ -61,6 +61,13 @@ pub struct User {
     pub role: Role,
     /// RFC 3339.
     pub created_at: String,
+    /// A disabled user cannot sign in; their sessions, tokens and sockets
+    /// stop working at once.
+    #[serde(default)]
+    pub disabled: bool,
+    /// The teams the user is in, by name.
+    #[serde(default)]
+    pub teams: Vec<String>,
 }
 
 /// `GET /api/v1/setup`.
@@ -87,6 +94,10 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub user: User,
+    /// The endpoints the user reaches and their role on each (in
+    /// `GET /api/v1/me`; admins reach all, as admin).
+    #[serde(default)]
+    pub endpoints: Vec<EndpointRole>,
 }
 
 /// `POST /api/v1/users`.
@@ -104,6 +115,8 @@ pub struct UserPatch {
     pub password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
 }
 
 /// The farthest expiry an API token may have, in days.
@@ -429,12 +442,14 @@ mod tests {
 
 // ---------------------------------------------------------------- running containers
 
+pub mod access;
 pub mod compose;
 pub mod images;
 pub mod options;
 pub mod policy;
 pub mod run_command;
 
+pub use access::*;
 pub use compose::*;
 pub use images::*;
 pub use options::*;

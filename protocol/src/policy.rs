@@ -79,6 +79,9 @@ pub struct EndpointPolicy {
     pub allow_sysctls: bool,
     pub allow_security_opt: bool,
     pub allow_cgroup_parent: bool,
+    /// Operators manage only the stacks and containers that they or a
+    /// member of one of their teams created; the rest they only see.
+    pub own_resources_only: bool,
 }
 
 impl EndpointPolicy {

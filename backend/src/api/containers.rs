@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use protocol::run_command::parse_run_command;
 use protocol::{
     BulkRequest, BulkResult, ContainerDetail, ContainerSpec, ContainerSummary, CreatedContainer,
-    FromCommand, PortMapping, RenameRequest, Role,
+    FromCommand, PolicyCheck, PortMapping, Refusal, RenameRequest, Role,
 };
 use serde::Deserialize;
 
@@ -18,7 +18,7 @@ use crate::auth::policy::AuditTarget;
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Lifecycle};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
-use crate::policy::{self, check_spec};
+use crate::policy::{self, check_spec, ownership};
 use crate::AppState;
 
 const VIEWER: Access = Access::AtLeast(Role::Viewer);
@@ -31,6 +31,7 @@ pub fn routes() -> Vec<Route> {
         Route::get(C, VIEWER, "container.list", "List containers (`all=true` includes stopped ones)", list),
         Route::post(C, OPERATOR, "container.create", "Create and (unless `start` is false) start a container", create),
         Route::post("/api/v1/endpoints/{ep}/containers/from-command", OPERATOR, "container.create_from_command", "Create a container from a `docker run ...` line", from_command),
+        Route::post("/api/v1/endpoints/{ep}/containers/check", OPERATOR, "container.check", "What the endpoint's policy would refuse the caller of a container spec, field by field, before it is submitted", check).unaudited(),
         Route::post("/api/v1/endpoints/{ep}/containers/bulk", OPERATOR, "container.bulk", "Start, stop, restart, pause, unpause, kill or remove many containers", bulk),
         Route::get(ONE, VIEWER, "container.inspect", "Inspect a container", inspect),
         Route::put(ONE, OPERATOR, "container.recreate", "Recreate a container from a new spec under the same name", recreate),
@@ -56,8 +57,39 @@ async fn create(
     let engine = state.endpoints.get(&ep)?;
     let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
     check_spec(&me, &policy, &spec, &ctx)?;
+    let mut spec = spec;
+    ownership::stamp(&mut spec, me.user_id);
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
+}
+
+/// Every field of `spec` the endpoint's policy refuses the caller.
+async fn check(
+    State(state): State<AppState>,
+    me: Principal,
+    AppPath(ep): AppPath<String>,
+    AppJson(spec): AppJson<ContainerSpec>,
+) -> AppResult<AppJson<PolicyCheck>> {
+    let engine = state.endpoints.get(&ep)?;
+    let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
+    let refusals = policy::spec_refusals(&me, &policy, &spec, &ctx)
+        .into_iter()
+        .map(|e| {
+            let message = e.public_detail();
+            let field = policy::refused_field(&message).unwrap_or("").to_string();
+            let message = message
+                .strip_prefix(&format!("`{field}`: "))
+                .unwrap_or(&message)
+                .to_string();
+            Refusal {
+                field,
+                message,
+                line: None,
+                column: None,
+            }
+        })
+        .collect();
+    Ok(AppJson(PolicyCheck { refusals }))
 }
 
 fn created_response(created: CreatedContainer) -> Response {
@@ -76,6 +108,7 @@ async fn from_command(
     spec.start = req.start;
     let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
     check_spec(&me, &policy, &spec, &ctx)?;
+    ownership::stamp(&mut spec, me.user_id);
     let created = engine.run_container(&spec).await?;
     Ok(created_response(created))
 }
@@ -104,6 +137,10 @@ async fn recreate(
     check_reference("container", &id)?;
     let (policy, ctx) = policy::for_endpoint(&state, &engine).await?;
     check_spec(&me, &policy, &spec, &ctx)?;
+    // The container stays its creator's, whoever edits it.
+    let creator = ownership::creator_of(&state, &ep, &id).await?;
+    let mut spec = spec;
+    ownership::stamp(&mut spec, creator.unwrap_or(me.user_id));
     let created = engine.recreate_container(&id, &spec).await?;
     let target = Extension(AuditTarget(format!("container {}", created.name)));
     Ok((target, AppJson(created)).into_response())
@@ -144,6 +181,7 @@ const MAX_BULK: usize = 500;
 
 async fn bulk(
     State(state): State<AppState>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(req): AppJson<BulkRequest>,
 ) -> AppResult<Response> {
@@ -165,12 +203,25 @@ async fn bulk(
             "{action:?} is not one of start, stop, restart, pause, unpause, kill, remove"
         )));
     }
+    // Where operators manage only their own, each container is checked
+    // as its own route would check it.
+    let mine = ownership::scope(&state, &me, &ep).await?;
     // A few at a time: the engine serialises much of this anyway, and a
     // bounded fan-out keeps a 500-container stop from flooding it.
     let results: Vec<BulkResult> = futures_util::stream::iter(req.ids.iter().cloned())
         .map(|id| {
             let engine = engine.clone();
+            let (state, me, ep, mine) = (&state, &me, &ep, &mine);
             async move {
+                if let Some(mine) = mine {
+                    if let Err(e) = ownership::check_container(state, me, ep, &id, mine).await {
+                        return BulkResult {
+                            ok: false,
+                            error: Some(e.public_detail()),
+                            id,
+                        };
+                    }
+                }
                 let r = match action {
                     "start" => engine.container_lifecycle(&id, Lifecycle::Start).await,
                     "stop" => engine.container_lifecycle(&id, Lifecycle::Stop).await,

@@ -7,8 +7,9 @@ use axum::{Extension, Json};
 use protocol::{DiskUsage, Endpoint, EndpointStatus, EngineInfo, Role};
 
 use super::{AppPath, Route};
+use crate::auth::access;
 use crate::auth::policy::TokenLimits;
-use crate::auth::Access;
+use crate::auth::{Access, Principal};
 use crate::engine::Engine;
 use crate::error::AppResult;
 use crate::AppState;
@@ -21,7 +22,7 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/endpoints",
             VIEWER,
             "endpoint.list",
-            "List endpoints and whether each engine answers",
+            "List the endpoints the caller reaches (a non-admin: those granted to them or their teams) and whether each engine answers",
             list,
         ),
         Route::get(
@@ -65,12 +66,22 @@ pub async fn endpoint_status(engine: &Engine) -> Endpoint {
 
 async fn list(
     State(state): State<AppState>,
+    me: Principal,
     token: Option<Extension<TokenLimits>>,
-) -> Json<Vec<Endpoint>> {
-    // A token scoped to some endpoints finds only those.
-    let reaches =
-        |e: &&std::sync::Arc<Engine>| token.as_ref().is_none_or(|Extension(t)| t.reaches(&e.id));
-    Json(
+) -> AppResult<Json<Vec<Endpoint>>> {
+    // A non-admin finds only the endpoints granted to them; a token scoped
+    // to some endpoints only those.
+    let granted = access::reachable(
+        &state.store,
+        &me,
+        state.endpoints.all().map(|e| e.id.clone()),
+    )
+    .await?;
+    let reaches = |e: &&std::sync::Arc<Engine>| {
+        granted.iter().any(|(ep, _)| *ep == e.id)
+            && token.as_ref().is_none_or(|Extension(t)| t.reaches(&e.id))
+    };
+    Ok(Json(
         futures_util::future::join_all(
             state
                 .endpoints
@@ -79,7 +90,7 @@ async fn list(
                 .map(|e| endpoint_status(e)),
         )
         .await,
-    )
+    ))
 }
 
 async fn info(

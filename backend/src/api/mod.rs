@@ -17,6 +17,7 @@ mod session;
 mod setup;
 mod stack_files;
 mod stacks;
+mod teams;
 mod tokens;
 mod users;
 mod volumes;
@@ -49,6 +50,8 @@ pub struct Route {
     pub access: Access,
     pub action: &'static str,
     pub summary: &'static str,
+    /// See [`RoutePolicy::audited`].
+    pub audited: bool,
     handler: MethodRouter<AppState>,
 }
 
@@ -72,8 +75,16 @@ impl Route {
             access,
             action,
             summary,
+            audited: true,
             handler: on(filter, handler),
         }
+    }
+
+    /// A POST that only answers (a check, a validation): not written to
+    /// the audit log, which it would flood as the user types.
+    pub fn unaudited(mut self) -> Route {
+        self.audited = false;
+        self
     }
 
     pub fn get<H: Handler<T, AppState>, T: 'static>(
@@ -140,6 +151,7 @@ pub fn all_routes() -> Vec<Route> {
         audit::routes(),
         endpoints::routes(),
         policy::routes(),
+        teams::routes(),
         containers::routes(),
         volumes::routes(),
         networks::routes(),
@@ -168,6 +180,7 @@ pub fn router(state: AppState) -> Router {
             RoutePolicy {
                 access: route.access,
                 action: route.action,
+                audited: route.audited,
             },
         );
         router = router.route(route.path, route.handler);
@@ -179,6 +192,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route_layer(axum::middleware::from_fn_with_state(gate, enforce))
         .layer(axum::Extension(document))
+        .layer(crate::limits::layer())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(|| async {
             problem(

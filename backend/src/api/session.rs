@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use protocol::{LoginRequest, Role, SessionInfo};
+use protocol::{EndpointRole, LoginRequest, Role, SessionInfo};
 
 use super::Route;
+use crate::auth::access;
 use crate::auth::client::ClientInfo;
 use crate::auth::password::verify_password;
-use crate::auth::policy::AuditActor;
+use crate::auth::policy::{AuditActor, Credential, TokenLimits};
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
 use crate::auth::revocation::Recheck;
 use crate::auth::secret::{hash_secret, new_secret};
@@ -85,6 +86,11 @@ pub async fn open_session(
     user: &UserRow,
     status: StatusCode,
 ) -> AppResult<Response> {
+    if user.disabled {
+        return Err(AppError::Forbidden(
+            "this account is disabled; an admin can enable it again".into(),
+        ));
+    }
     let secret = new_secret();
     let hours = state.config.session_hours.max(1);
     state
@@ -95,13 +101,14 @@ pub async fn open_session(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         u64::from(hours) * 3600,
     );
-    let mut response = (
-        status,
-        AppJson(SessionInfo {
-            user: user.to_user(),
-        }),
+    let info = session_info(
+        state,
+        user,
+        &Principal::new(user, Credential::Session),
+        None,
     )
-        .into_response();
+    .await?;
+    let mut response = (status, AppJson(info)).into_response();
     let value = HeaderValue::from_str(&cookie)
         .map_err(|e| AppError::internal(format!("bad cookie: {e}")))?;
     response.headers_mut().insert(header::SET_COOKIE, value);
@@ -129,13 +136,38 @@ async fn logout(
 async fn me(
     State(state): State<AppState>,
     principal: Principal,
+    token: Option<Extension<TokenLimits>>,
 ) -> AppResult<AppJson<SessionInfo>> {
     let user = state
         .store
         .user_by_id(principal.user_id)
         .await?
         .ok_or_else(|| AppError::Unauthorized("sign in first".into()))?;
-    Ok(AppJson(SessionInfo {
-        user: user.to_user(),
-    }))
+    let limits = token.map(|Extension(t)| t);
+    Ok(AppJson(
+        session_info(&state, &user, &principal, limits.as_ref()).await?,
+    ))
+}
+
+/// The user, their teams, and the endpoints they reach with their role on
+/// each (within what the token they came with reaches).
+async fn session_info(
+    state: &AppState,
+    user: &UserRow,
+    principal: &Principal,
+    token: Option<&TokenLimits>,
+) -> AppResult<SessionInfo> {
+    let mut me = user.to_user();
+    me.teams = state.store.teams_of(user.id).await?;
+    let all = state.endpoints.all().map(|e| e.id.clone());
+    let endpoints = access::reachable(&state.store, principal, all)
+        .await?
+        .into_iter()
+        .filter(|(ep, _)| token.is_none_or(|t| t.reaches(ep)))
+        .map(|(endpoint, role)| EndpointRole { endpoint, role })
+        .collect();
+    Ok(SessionInfo {
+        user: me,
+        endpoints,
+    })
 }

@@ -1,18 +1,17 @@
 //! A stack's folder over HTTP: list, upload (a tar, unpacked), remove. The
-//! folder's rules live in `stacks::files`.
+//! folder's rules, and an upload's bounds, live in `stacks::files`.
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
+use axum::{Extension, RequestExt};
 use protocol::{Role, StackFiles};
 use serde::Deserialize;
 
 use super::{AppPath, Route};
 use crate::auth::policy::AuditTarget;
 use crate::auth::Access;
-use crate::error::{AppJson, AppQuery, AppResult};
+use crate::error::{AppError, AppJson, AppQuery, AppResult};
 use crate::stacks::files::{self, MAX_UPLOAD};
 use crate::AppState;
 
@@ -50,8 +49,21 @@ async fn upload(
     State(state): State<AppState>,
     AppPath((ep, name)): AppPath<(String, String)>,
     AppQuery(q): AppQuery<UploadQuery>,
-    body: Bytes,
+    request: Request,
 ) -> AppResult<Response> {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD as u64) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the upload is larger than the {} MiB berth accepts",
+            MAX_UPLOAD >> 20
+        )));
+    }
+    // Within the route's `DefaultBodyLimit`; spooled to disk, never held.
+    let body = request.into_limited_body();
     let unpacked = files::upload(&state, &ep, &name, q.into.as_deref(), body).await?;
     Ok((
         Extension(AuditTarget(format!("stack {name} files"))),

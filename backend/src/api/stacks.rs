@@ -36,7 +36,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::get(S, VIEWER, "stack.list", "Stacks: berth's own and those other tools started", list),
         Route::post(S, OPERATOR, "stack.create", "Save a new stack (compose file and .env); it is not started", create),
-        Route::post("/api/v1/endpoints/{ep}/stacks/validate", VIEWER, "stack.validate", "Check a compose file; errors carry line and column", validate),
+        Route::post("/api/v1/endpoints/{ep}/stacks/validate", VIEWER, "stack.validate", "Check a compose file (and, for a non-admin, what the endpoint's policy would refuse of it); errors carry line and column", validate).unaudited(),
         Route::get(ONE, VIEWER, "stack.get", "A stack: its file, .env, services and containers", get),
         Route::get("/api/v1/endpoints/{ep}/stacks/{name}/config", VIEWER, "stack.config", "The stack's file as berth resolves it (interpolation, override file, include, extends, anchors), as `docker compose config` prints it, with its warnings", config),
         Route::put(ONE, OPERATOR, "stack.update", "Save a new revision of the file and .env", update),
@@ -73,11 +73,14 @@ async fn list(
 }
 
 async fn validate(
+    State(state): State<AppState>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(input): AppJson<StackInput>,
 ) -> AppResult<AppJson<ComposeCheck>> {
-    let _ = ep;
-    Ok(AppJson(stacks::validate(&input)?))
+    Ok(AppJson(
+        stacks::validate_for(&state, &ep, &input, &me).await?,
+    ))
 }
 
 async fn create(
@@ -309,7 +312,7 @@ async fn adopt(
 ) -> AppResult<Response> {
     stacks::check_name(&name)?;
     let input: StackInput = optional_body(&body)?;
-    let detail = adopt::adopt(&state, &ep, &name, input, &me.username).await?;
+    let detail = adopt::adopt(&state, &ep, &name, input, &me).await?;
     Ok((
         StatusCode::CREATED,
         Extension(AuditTarget(format!("stack {name} adopted"))),

@@ -30,7 +30,7 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/users/{id}",
             ADMIN,
             "user.update",
-            "Change a user's role or password",
+            "Change a user's role or password, or disable or enable them (a disabled user cannot sign in; their sessions, tokens and sockets stop at once)",
             update,
         ),
         Route::delete(
@@ -45,7 +45,21 @@ pub fn routes() -> Vec<Route> {
 
 async fn list(State(state): State<AppState>) -> AppResult<AppJson<Vec<User>>> {
     let users = state.store.list_users().await?;
-    Ok(AppJson(users.iter().map(|u| u.to_user()).collect()))
+    let teams = state.store.list_teams().await?;
+    Ok(AppJson(
+        users
+            .iter()
+            .map(|u| {
+                let mut user = u.to_user();
+                user.teams = teams
+                    .iter()
+                    .filter(|t| t.members.iter().any(|m| m.id == u.id))
+                    .map(|t| t.name.clone())
+                    .collect();
+                user
+            })
+            .collect(),
+    ))
 }
 
 async fn create(
@@ -77,13 +91,15 @@ async fn update(
     };
     let user = state
         .store
-        .update_user(id, patch.role, hash.as_deref())
+        .update_user(id, patch.role, hash.as_deref(), patch.disabled)
         .await?;
-    // A lower role, or a new password (which ends the user's sessions),
-    // closes the sockets that no longer hold.
+    // A lower role, a new password (which ends the user's sessions) or a
+    // disabled account closes the sockets that no longer hold.
     state.revocations.publish(Recheck::User(user.id));
     let target = Extension(AuditTarget(format!("user {}", user.username)));
-    Ok((target, AppJson(user.to_user())).into_response())
+    let mut shown = user.to_user();
+    shown.teams = state.store.teams_of(user.id).await?;
+    Ok((target, AppJson(shown)).into_response())
 }
 
 async fn delete(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> AppResult<Response> {

@@ -19,9 +19,11 @@ use futures_util::{Stream, StreamExt};
 use protocol::{Role, TokenScope};
 use tokio::sync::oneshot;
 
+use super::access;
 use super::client::ClientInfo;
 use super::principal::identify;
 use crate::error::AppError;
+use crate::policy::ownership;
 use crate::store::{NewAudit, UserRow};
 use crate::AppState;
 
@@ -40,6 +42,10 @@ pub struct RoutePolicy {
     pub access: Access,
     /// The audit log's name for the call, such as `container.stop`.
     pub action: &'static str,
+    /// Whether a call that is not a GET is written to the audit log: all
+    /// but the checks that only answer (validate, policy check), which the
+    /// editors call as the user types.
+    pub audited: bool,
 }
 
 /// Route declarations, keyed by path template, then method: one hash
@@ -77,8 +83,14 @@ pub enum Credential {
 pub struct Principal {
     pub user_id: i64,
     pub username: String,
+    /// On a route under `{ep}`, the role there (see `auth::access`);
+    /// elsewhere the user's own role, or less through a read-only token.
     pub role: Role,
+    /// The user's own role, which says whether they reach every endpoint.
+    pub user_role: Role,
     pub credential: Credential,
+    /// The endpoint of the route the role is for, under `{ep}`.
+    pub endpoint: Option<String>,
 }
 
 impl Principal {
@@ -87,7 +99,9 @@ impl Principal {
             user_id: user.id,
             username: user.username.clone(),
             role: user.role(),
+            user_role: user.role(),
             credential,
+            endpoint: None,
         }
     }
 
@@ -271,15 +285,16 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
-    let mutating = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let writes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let target = path.strip_prefix("/api/v1/").unwrap_or(&path).to_string();
 
     let Some(policy) = table.get(&method, &template) else {
         tracing::error!(%method, %template, "route has no policy; refused");
         return AppError::Forbidden("no policy allows this route".into()).into_response();
     };
+    let mutating = writes && policy.audited;
 
-    let (principal, limits) = match identify(&state.store, request.headers()).await {
+    let (mut principal, limits) = match identify(&state.store, request.headers()).await {
         Ok(Some((p, limits))) => (Some(p), limits),
         Ok(None) => (None, None),
         Err(e) => {
@@ -299,17 +314,55 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let decision = if (mutating || upgrade) && !same_origin(request.headers(), &client) {
+    let decision = if (writes || upgrade) && !same_origin(request.headers(), &client) {
         Err(AppError::Forbidden(
             "cross-origin requests are refused".into(),
         ))
     } else {
-        let endpoint = match limits {
-            Some(_) if template.contains("{ep}") => endpoint_param(&mut request).await,
-            _ => None,
+        let params = match principal {
+            Some(_) if template.contains("{ep}") => path_params(&mut request).await,
+            _ => Vec::new(),
         };
-        authorize_token(limits.as_ref(), &method, endpoint.as_deref())
-            .and_then(|()| authorize(policy.access, principal.as_ref()))
+        let endpoint = params
+            .iter()
+            .find(|(name, _)| name == "ep")
+            .map(|(_, value)| value.clone());
+        match authorize_token(limits.as_ref(), &method, endpoint.as_deref()) {
+            Err(e) => Err(e),
+            // Under `{ep}`, the caller acts with their role there, or finds
+            // no such endpoint; and on an endpoint that keeps operators to
+            // their own, a container or stack they did not create is not
+            // theirs to change.
+            Ok(()) => match (principal.take(), endpoint) {
+                (Some(p), Some(ep)) => match access::on_endpoint(&state.store, &p, &ep).await {
+                    Ok(there) => {
+                        principal = Some(there);
+                        let needs_operator = policy.access == Access::AtLeast(Role::Operator);
+                        match (authorize(policy.access, principal.as_ref()), &principal) {
+                            (Ok(()), Some(p)) => {
+                                ownership::check_route(
+                                    &state,
+                                    p,
+                                    &template,
+                                    needs_operator,
+                                    &params,
+                                )
+                                .await
+                            }
+                            (other, _) => other,
+                        }
+                    }
+                    Err(e) => {
+                        principal = Some(p);
+                        Err(e)
+                    }
+                },
+                (p, _) => {
+                    principal = p;
+                    authorize(policy.access, principal.as_ref())
+                }
+            },
+        }
     };
     if let Err(e) = decision {
         if mutating {
@@ -364,18 +417,21 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
     response
 }
 
-/// The matched route's `{ep}`, percent-decoded.
-async fn endpoint_param(request: &mut Request) -> Option<String> {
+/// The matched route's path parameters (`{ep}`, `{id}`, ...),
+/// percent-decoded.
+async fn path_params(request: &mut Request) -> Vec<(String, String)> {
     let (mut parts, body) = std::mem::take(request).into_parts();
     let params = RawPathParams::from_request_parts(&mut parts, &()).await;
-    let ep = params.ok().and_then(|params| {
-        params
-            .iter()
-            .find(|(name, _)| *name == "ep")
-            .map(|(_, value)| value.to_string())
-    });
+    let out = params
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     *request = Request::from_parts(parts, body);
-    ep
+    out
 }
 
 /// Adds `Secure` to every cookie the response sets that lacks it. Deciding
@@ -500,7 +556,9 @@ mod tests {
             user_id: 1,
             username: "u".into(),
             role,
+            user_role: role,
             credential: Credential::Session,
+            endpoint: None,
         }
     }
 

@@ -12,8 +12,10 @@ use axum::http::HeaderMap;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::oneshot;
 
-use super::policy::{authorize, Access};
+use super::access;
+use super::policy::{authorize, Access, Principal};
 use super::principal::authenticate;
+use crate::error::AppError;
 use crate::AppState;
 
 /// Revocations waiting for slow sockets; a socket that lags this far
@@ -82,9 +84,12 @@ impl Revoked {
     }
 }
 
-/// Watches the rights of the socket `user_id` opened with the credential
-/// in `headers` on a route that needs `access`.
-pub fn watch(state: &AppState, user_id: i64, headers: HeaderMap, access: Access) -> Revoked {
+/// Watches the rights of the socket `who` opened with the credential in
+/// `headers` on a route that needs `access` (on `who.endpoint`, when the
+/// route is under one: a lost grant ends it too).
+pub fn watch(state: &AppState, who: &Principal, headers: HeaderMap, access: Access) -> Revoked {
+    let user_id = who.user_id;
+    let endpoint = who.endpoint.clone();
     let (tx, rx) = oneshot::channel();
     let mut changes = Some(state.revocations.subscribe());
     let state = state.clone();
@@ -99,7 +104,8 @@ pub fn watch(state: &AppState, user_id: i64, headers: HeaderMap, access: Access)
                 },
                 _ = every.tick() => {}
             }
-            if let Some(reason) = still_allowed(&state, &headers, access).await {
+            if let Some(reason) = still_allowed(&state, &headers, access, endpoint.as_deref()).await
+            {
                 let _ = tx.send(reason);
                 return;
             }
@@ -127,8 +133,23 @@ async fn next(changes: &mut Option<broadcast::Receiver<Recheck>>) -> Option<Rech
 /// Why the credential no longer allows the route, or `None` while it does.
 /// A store that cannot answer keeps the socket open: the next check asks
 /// again.
-async fn still_allowed(state: &AppState, headers: &HeaderMap, access: Access) -> Option<String> {
-    match authenticate(&state.store, headers).await {
+async fn still_allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    access: Access,
+    endpoint: Option<&str>,
+) -> Option<String> {
+    let there = match (authenticate(&state.store, headers).await, endpoint) {
+        (Ok(Some(p)), Some(ep)) => match access::on_endpoint(&state.store, &p, ep).await {
+            Ok(p) => Ok(Some(p)),
+            Err(AppError::NotFound(_)) => {
+                return Some(format!("no longer granted access to endpoint {ep}"))
+            }
+            Err(e) => Err(e),
+        },
+        (other, _) => other,
+    };
+    match there {
         Ok(None) => Some("signed out: the session ended".into()),
         Ok(Some(p)) => authorize(access, Some(&p)).err().map(|e| e.public_detail()),
         Err(e) if e.status_code().is_server_error() => {

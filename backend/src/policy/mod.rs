@@ -11,6 +11,8 @@
 //! capabilities, devices, sysctls, security options and cgroup placement
 //! only as the policy allows. A refusal is a 403 naming the field.
 
+pub mod ownership;
+
 use std::path::{Path, PathBuf};
 
 use protocol::{
@@ -138,25 +140,41 @@ fn refuse(field: &str, detail: String) -> AppError {
 }
 
 /// Whether `who` may run `spec` on an endpoint with `policy`; a refusal
-/// names the field, what it asks and what the policy allows.
+/// names the field, what it asks and what the policy allows (the first of
+/// [`spec_refusals`]).
 pub fn check_spec(
     who: &Principal,
     policy: &EndpointPolicy,
     spec: &ContainerSpec,
     ctx: &SpecContext,
 ) -> AppResult<()> {
+    match spec_refusals(who, policy, spec, ctx).into_iter().next() {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
+}
+
+/// Everything in `spec` the policy refuses `who`, each a 403 naming its
+/// field: what the run form shows before the user submits.
+pub fn spec_refusals(
+    who: &Principal,
+    policy: &EndpointPolicy,
+    spec: &ContainerSpec,
+    ctx: &SpecContext,
+) -> Vec<AppError> {
+    let mut out = Vec::new();
     if who.role >= Role::Admin {
-        return Ok(());
+        return out;
     }
     for m in spec.mounts.iter().filter(|m| m.kind == MountKind::Bind) {
-        check_bind(policy, ctx, "mounts", &m.source, &m.target)?;
+        out.extend(check_bind(policy, ctx, "mounts", &m.source, &m.target).err());
     }
     if let Some(n) = spec.network.as_deref() {
-        check_namespace(policy, ctx, "network", n)?;
+        out.extend(check_namespace(policy, ctx, "network", n).err());
     }
     let o = &spec.options;
     if o.privileged && !policy.allow_privileged {
-        return Err(refuse(
+        out.push(refuse(
             "privileged",
             "runs with every capability and every host device; this endpoint's policy does not allow privileged containers".into(),
         ));
@@ -174,7 +192,7 @@ pub fn check_spec(
             } else {
                 format!("only {}", policy.allowed_capabilities.join(", "))
             };
-            return Err(refuse(
+            out.push(refuse(
                 "cap_add",
                 format!("adds the capability {name}; this endpoint's policy allows {allows}"),
             ));
@@ -182,19 +200,19 @@ pub fn check_spec(
     }
     if !policy.allow_devices {
         let deny = |field: &str, what: String| {
-            Err(refuse(
+            refuse(
                 field,
                 format!("{what}; this endpoint's policy does not allow devices"),
-            ))
+            )
         };
         if let Some(d) = o.devices.first() {
-            return deny("devices", format!("gives the host device {}", d.host));
+            out.push(deny("devices", format!("gives the host device {}", d.host)));
         }
         if let Some(r) = o.device_cgroup_rules.first() {
-            return deny(
+            out.push(deny(
                 "device_cgroup_rules",
                 format!("allows devices by the rule {r}"),
-            );
+            ));
         }
         if let Some(r) = o.device_requests.first() {
             let from = if r.driver.is_empty() {
@@ -202,15 +220,18 @@ pub fn check_spec(
             } else {
                 &r.driver
             };
-            return deny("device_requests", format!("requests devices from {from}"));
+            out.push(deny(
+                "device_requests",
+                format!("requests devices from {from}"),
+            ));
         }
         if spec.gpus.is_some() {
-            return deny("gpus", "requests GPUs".into());
+            out.push(deny("gpus", "requests GPUs".into()));
         }
     }
     if !policy.allow_sysctls {
         if let Some((k, v)) = o.sysctls.iter().next() {
-            return Err(refuse(
+            out.push(refuse(
                 "sysctls",
                 format!("sets the kernel parameter {k}={v}; this endpoint's policy does not allow sysctls"),
             ));
@@ -225,7 +246,7 @@ pub fn check_spec(
             )
         };
         if let Some(s) = o.security_opt.iter().find(|s| !hardening(s)) {
-            return Err(refuse(
+            out.push(refuse(
                 "security_opt",
                 format!("sets the security option {s}; this endpoint's policy does not allow security options"),
             ));
@@ -239,12 +260,12 @@ pub fn check_spec(
         ("cgroupns", &o.cgroupns),
     ] {
         if let Some(v) = value {
-            check_namespace(policy, ctx, field, v)?;
+            out.extend(check_namespace(policy, ctx, field, v).err());
         }
     }
     if let Some(p) = &o.cgroup_parent {
         if !policy.allow_cgroup_parent {
-            return Err(refuse(
+            out.push(refuse(
                 "cgroup_parent",
                 format!("places the container under the cgroup {p}; this endpoint's policy does not allow that"),
             ));
@@ -253,13 +274,13 @@ pub fn check_spec(
     for v in &o.volumes_from {
         let container = v.split(':').next().unwrap_or(v);
         if !policy.allow_host_namespaces && !own_container(ctx, container) {
-            return Err(refuse(
+            out.push(refuse(
                 "volumes_from",
                 format!("mounts the volumes of container {container}, which is not this stack's; this endpoint's policy does not allow that"),
             ));
         }
     }
-    Ok(())
+    out
 }
 
 /// The `local` volume driver's options that make a volume a bind of a host
@@ -450,7 +471,9 @@ mod tests {
             user_id: 1,
             username: "u".into(),
             role,
+            user_role: role,
             credential: Credential::Session,
+            endpoint: None,
         }
     }
 

@@ -21,8 +21,9 @@ pub async fn adopt(
     ep: &str,
     name: &str,
     input: StackInput,
-    author: &str,
+    who: &crate::auth::Principal,
 ) -> AppResult<StackDetail> {
+    let author = who.username.as_str();
     check_name(name)?;
     check_sizes(&input)?;
     let engine = state.endpoints.get(ep)?;
@@ -49,7 +50,7 @@ pub async fn adopt(
     parse(&compose_text, &env, &dir)?;
     state
         .store
-        .create_stack(ep, name, &compose_text, &env, author)
+        .create_stack(ep, name, &compose_text, &env, author, who.user_id)
         .await?;
     write_files(&stack_dir(state, ep, name), &compose_text, &env).await?;
     detail(state, ep, name).await

@@ -109,10 +109,20 @@ pub async fn check_stack(
         let want = compose::spec::desired(&spec_ctx, s, 1);
         check_spec(who, &policy, &want.spec, &ctx).map_err(|e| match e {
             AppError::Forbidden(m) => {
-                let at = policy::refused_field(&m)
-                    .and_then(|f| s.marks.get(compose_key(f)))
-                    .map(|(line, column)| format!("{line}:{column} "))
-                    .unwrap_or_default();
+                // Named by the compose key the user wrote, where they wrote it.
+                let (at, m) = match policy::refused_field(&m) {
+                    Some(field) => {
+                        let key = compose_key(field);
+                        let at = s
+                            .marks
+                            .get(key)
+                            .map(|(line, column)| format!("{line}:{column} "))
+                            .unwrap_or_default();
+                        let rest = m.strip_prefix(&format!("`{field}`")).unwrap_or(&m);
+                        (at, format!("`{key}`{rest}"))
+                    }
+                    None => (String::new(), m),
+                };
                 AppError::Forbidden(format!("{at}service `{}`: {m}", s.name))
             }
             e => e,

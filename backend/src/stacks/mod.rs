@@ -309,6 +309,52 @@ pub fn validate(input: &StackInput) -> AppResult<ComposeCheck> {
     })
 }
 
+/// [`validate`], and for a caller who is not an admin, what the endpoint's
+/// policy would refuse of the file when it is saved, as an error at its
+/// line and column: the editor shows it before the user saves.
+pub async fn validate_for(
+    state: &AppState,
+    ep: &str,
+    input: &StackInput,
+    who: &crate::auth::Principal,
+) -> AppResult<ComposeCheck> {
+    let mut check = validate(input)?;
+    if !check.ok || who.role >= protocol::Role::Admin {
+        return Ok(check);
+    }
+    // Relative binds resolve in the stack's folder: the named one, or where
+    // a new stack of that name would be.
+    let name = if check_name(&input.name).is_ok() {
+        input.name.as_str()
+    } else {
+        "unnamed"
+    };
+    let file = parse(&input.compose, &input.env, &working_dir(state, ep, name))?;
+    match check_at_save(state, ep, name, &file, who).await {
+        Ok(()) => {}
+        Err(AppError::Forbidden(message)) => {
+            let (line, column, message) = located(&message);
+            check.ok = false;
+            check.errors.push(protocol::ComposeIssue {
+                line,
+                column,
+                message,
+            });
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(check)
+}
+
+/// A refusal's `line:column ` prefix, taken off its message.
+fn located(message: &str) -> (usize, usize, String) {
+    let parsed = message.split_once(' ').and_then(|(at, rest)| {
+        let (l, c) = at.split_once(':')?;
+        Some((l.parse().ok()?, c.parse().ok()?, rest.to_string()))
+    });
+    parsed.unwrap_or((0, 0, message.to_string()))
+}
+
 /// Saves a new stack (revision 1) and writes its folder; nothing starts.
 pub async fn create(
     state: &AppState,
@@ -341,7 +387,14 @@ pub async fn create(
     }
     let row = state
         .store
-        .create_stack(ep, &input.name, &input.compose, &input.env, author)
+        .create_stack(
+            ep,
+            &input.name,
+            &input.compose,
+            &input.env,
+            author,
+            who.user_id,
+        )
         .await?;
     write_files(&dir, &row.compose, &row.env).await?;
     detail(state, ep, &input.name).await

@@ -1,6 +1,7 @@
 //! The store: sqlx repositories over one SQLite file (WAL) in the data dir.
 //! Every query lives in this module, one file per table.
 
+mod access;
 mod audit;
 mod endpoints;
 mod policies;

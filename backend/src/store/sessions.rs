@@ -31,9 +31,9 @@ impl Store {
     /// The user of a live session.
     pub async fn session_user(&self, token_hash: &[u8]) -> AppResult<Option<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT u.id, u.username, u.password_hash, u.role, u.created_at
+            "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, u.disabled
              FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ? AND s.expires_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+             WHERE s.token_hash = ? AND u.disabled = 0 AND s.expires_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)

@@ -50,15 +50,18 @@ impl Store {
         compose: &str,
         env: &str,
         author: &str,
+        created_by: i64,
     ) -> AppResult<StackRow> {
         let mut tx = self.pool.begin().await?;
-        let (id,): (i64,) =
-            sqlx::query_as("INSERT INTO stacks (endpoint, name) VALUES (?, ?) RETURNING id")
-                .bind(endpoint)
-                .bind(name)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| on_unique(e, || format!("a stack named {name} already exists")))?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO stacks (endpoint, name, created_by) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(endpoint)
+        .bind(name)
+        .bind(created_by)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, || format!("a stack named {name} already exists")))?;
         sqlx::query("INSERT INTO stack_revisions (stack_id, number, compose, env, author) VALUES (?, 1, ?, ?, ?)")
             .bind(id)
             .bind(compose)
@@ -103,6 +106,22 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(number)
+    }
+
+    /// Who created the stack: `Some(None)` for one adopted or made before
+    /// berth recorded it, `None` when there is no such stack.
+    pub async fn stack_creator(
+        &self,
+        endpoint: &str,
+        name: &str,
+    ) -> AppResult<Option<Option<i64>>> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT created_by FROM stacks WHERE endpoint = ? AND name = ?")
+                .bind(endpoint)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(c,)| c))
     }
 
     pub async fn stack(&self, endpoint: &str, name: &str) -> AppResult<Option<StackRow>> {

@@ -191,7 +191,8 @@ impl Store {
         let row: Option<TokenUseRow> = sqlx::query_as(&format!(
             "SELECT u.id, u.username, u.password_hash, u.role, u.created_at, t.expires_at,
                     COALESCE(t.expires_at <= {NOW}, 0) AS expired, t.read_only, t.endpoints
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ? AND u.disabled = 0"
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -217,6 +218,7 @@ impl Store {
                 password_hash: r.password_hash,
                 role: r.role,
                 created_at: r.created_at,
+                disabled: false,
             },
             expires_at: r.expires_at,
             expired: r.expired,

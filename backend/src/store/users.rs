@@ -12,6 +12,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub created_at: String,
+    pub disabled: bool,
 }
 
 impl UserRow {
@@ -27,6 +28,8 @@ impl UserRow {
             username: self.username.clone(),
             role: self.role(),
             created_at: self.created_at.clone(),
+            disabled: self.disabled,
+            teams: Vec::new(),
         }
     }
 }
@@ -47,7 +50,7 @@ impl Store {
     ) -> AppResult<UserRow> {
         sqlx::query_as(
             "INSERT INTO users (username, password_hash, role) VALUES (?, ?, ?)
-             RETURNING id, username, password_hash, role, created_at",
+             RETURNING id, username, password_hash, role, created_at, disabled",
         )
         .bind(username)
         .bind(password_hash)
@@ -66,7 +69,7 @@ impl Store {
         let row = sqlx::query_as(
             "INSERT INTO users (username, password_hash, role)
              SELECT ?, ?, 'admin' WHERE NOT EXISTS (SELECT 1 FROM users)
-             RETURNING id, username, password_hash, role, created_at",
+             RETURNING id, username, password_hash, role, created_at, disabled",
         )
         .bind(username)
         .bind(password_hash)
@@ -77,7 +80,7 @@ impl Store {
 
     pub async fn user_by_name(&self, username: &str) -> AppResult<Option<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, username, password_hash, role, created_at FROM users WHERE username = ?",
+            "SELECT id, username, password_hash, role, created_at, disabled FROM users WHERE username = ?",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -86,7 +89,7 @@ impl Store {
 
     pub async fn user_by_id(&self, id: i64) -> AppResult<Option<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, username, password_hash, role, created_at FROM users WHERE id = ?",
+            "SELECT id, username, password_hash, role, created_at, disabled FROM users WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -95,7 +98,7 @@ impl Store {
 
     pub async fn list_users(&self) -> AppResult<Vec<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, username, password_hash, role, created_at FROM users ORDER BY username",
+            "SELECT id, username, password_hash, role, created_at, disabled FROM users ORDER BY username",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -108,25 +111,29 @@ impl Store {
         id: i64,
         role: Option<Role>,
         password_hash: Option<&str>,
+        disabled: Option<bool>,
     ) -> AppResult<UserRow> {
         let mut tx = self.pool.begin().await?;
         let row: Option<UserRow> = sqlx::query_as(
-            "UPDATE users SET role = COALESCE(?, role), password_hash = COALESCE(?, password_hash)
-             WHERE id = ? RETURNING id, username, password_hash, role, created_at",
+            "UPDATE users SET role = COALESCE(?, role), password_hash = COALESCE(?, password_hash),
+                              disabled = COALESCE(?, disabled)
+             WHERE id = ? RETURNING id, username, password_hash, role, created_at, disabled",
         )
         .bind(role.map(Role::as_str))
         .bind(password_hash)
+        .bind(disabled)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
         let row = row.ok_or_else(|| AppError::NotFound(format!("no user with id {id}")))?;
         if admins_left(&mut tx).await? == 0 {
             return Err(AppError::Conflict(
-                "berth must keep at least one admin".into(),
+                "berth must keep at least one admin who is not disabled".into(),
             ));
         }
-        if password_hash.is_some() {
-            // A new password ends every session of the old one.
+        if password_hash.is_some() || disabled == Some(true) {
+            // A new password ends every session of the old one; a disabled
+            // user keeps none.
             sqlx::query("DELETE FROM sessions WHERE user_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
@@ -139,7 +146,7 @@ impl Store {
     pub async fn delete_user(&self, id: i64) -> AppResult<UserRow> {
         let mut tx = self.pool.begin().await?;
         let row: Option<UserRow> = sqlx::query_as(
-            "DELETE FROM users WHERE id = ? RETURNING id, username, password_hash, role, created_at",
+            "DELETE FROM users WHERE id = ? RETURNING id, username, password_hash, role, created_at, disabled",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -156,8 +163,9 @@ impl Store {
 }
 
 async fn admins_left(tx: &mut sqlx::SqliteConnection) -> AppResult<i64> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-        .fetch_one(tx)
-        .await?;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(tx)
+            .await?;
     Ok(n)
 }

@@ -5,14 +5,16 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use protocol::{EndpointStatus, EventFrame, Role};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{close_revoked, send_json, PING_EVERY};
+use super::{close_revoked, limited, read_failed, send_json, PING_EVERY};
 use crate::api::{AppPath, Route};
 use crate::auth::revocation::{self, Revoked};
 use crate::auth::{Access, Principal};
 use crate::error::AppResult;
+use crate::limits::Limits;
 use crate::AppState;
 
 /// Who may follow events.
@@ -30,14 +32,17 @@ pub fn routes() -> Vec<Route> {
 
 async fn events_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "events")?;
     let engine = state.endpoints.get(&ep)?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| async move {
+        let _slot = slot;
         let rx = engine.subscribe_events();
         // Say where things stand right away, so a page opened while the
         // engine is down shows it.
@@ -80,7 +85,8 @@ async fn forward(
                 Err(RecvError::Closed) => return,
             },
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Err(e)) => { read_failed(&mut socket, &e).await; return; }
+                Some(Ok(Message::Close(_))) | None => return,
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {

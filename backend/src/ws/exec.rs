@@ -15,19 +15,21 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use futures_util::StreamExt;
 use protocol::run_command::split_words;
 use protocol::{ExecEvent, ExecInput, Role};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::{close_revoked, send_json, PING_EVERY};
+use super::{close_revoked, limited, read_failed, send_json, PING_EVERY};
 use crate::api::{AppPath, Route};
 use crate::auth::client::ClientInfo;
 use crate::auth::revocation::{self, Revoked};
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Engine, ExecSession, DEFAULT_SHELL};
 use crate::error::{AppError, AppQuery, AppResult};
+use crate::limits::Limits;
 use crate::store::NewAudit;
 use crate::AppState;
 
@@ -51,8 +53,13 @@ struct ExecParams {
     rows: Option<u16>,
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an axum handler: one argument per extractor"
+)]
 async fn exec_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     client: ClientInfo,
     headers: HeaderMap,
@@ -60,6 +67,7 @@ async fn exec_ws(
     AppQuery(params): AppQuery<ExecParams>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "exec")?;
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
     // Never into berth's own container, whatever the name or prefix used.
@@ -87,8 +95,9 @@ async fn exec_ws(
         params.rows.unwrap_or(24).clamp(2, 1000),
     );
     let session = engine.start_exec(&id, cmd.clone(), cols, rows).await?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |socket| async move {
+        let _slot = slot;
         let started = Instant::now();
         let end = pump(socket, engine, session, cmd.clone(), revoked).await;
         let target = format!(
@@ -161,6 +170,7 @@ async fn pump(
     ping.tick().await;
     let mut client_gone = false;
     let mut revoked_for = None;
+    let mut closed_for = None;
     loop {
         tokio::select! {
             reason = revoked.wait() => {
@@ -195,7 +205,14 @@ async fn pump(
                         let _ = send_json(&mut socket, &ExecEvent::Error { message: format!("not an exec message: {e}") }).await;
                     }
                 },
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => { client_gone = true; break; }
+                Some(Err(e)) => {
+                    match read_failed(&mut socket, &e).await {
+                        Some(reason) => closed_for = Some(reason),
+                        None => client_gone = true,
+                    }
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => { client_gone = true; break; }
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
@@ -208,6 +225,9 @@ async fn pump(
     drop(input);
     if let Some(reason) = revoked_for {
         close_revoked(&mut socket, &reason).await;
+        return format!("closed by berth: {reason}");
+    }
+    if let Some(reason) = closed_for {
         return format!("closed by berth: {reason}");
     }
     if client_gone {

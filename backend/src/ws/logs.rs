@@ -8,17 +8,19 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::{Stream, StreamExt};
 use protocol::{LogFrame, LogLine, Role, COMPOSE_PROJECT_LABEL};
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::{close_revoked, send_json, AbortOnDrop, PING_EVERY};
+use super::{close_revoked, limited, read_failed, send_json, AbortOnDrop, PING_EVERY};
 use crate::api::{AppPath, Route};
 use crate::auth::revocation::{self, Revoked};
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, EngineResult, LogQuery};
 use crate::error::{AppError, AppQuery, AppResult};
+use crate::limits::{Limits, Slot};
 use crate::AppState;
 
 /// Lines held between the engine readers and one client; past this the
@@ -120,29 +122,33 @@ type LineStream = std::pin::Pin<Box<dyn Stream<Item = EngineResult<LogLine>> + S
 
 async fn container_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     headers: HeaderMap,
     AppPath((ep, id)): AppPath<(String, String)>,
     AppQuery(params): AppQuery<LogParams>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "logs")?;
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
     let matcher = Matcher::new(params.filter.as_deref(), params.regex)?;
     let lines = engine.log_lines(&id, &params.query(true)?).await?;
     let sources: Vec<(Option<String>, LineStream)> = vec![(None, Box::pin(lines))];
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
-    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked, slot)))
 }
 
 async fn merged_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     AppQuery(params): AppQuery<LogParams>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "logs")?;
     let engine = state.endpoints.get(&ep)?;
     let matcher = Matcher::new(params.filter.as_deref(), params.regex)?;
     let query = params.query(true)?;
@@ -181,8 +187,8 @@ async fn merged_ws(
         let lines = engine.log_lines(&name, &query).await?;
         sources.push((Some(name), Box::pin(lines)));
     }
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
-    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked)))
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| pump(socket, sources, matcher, revoked, slot)))
 }
 
 /// Lines between the engine readers and one client: a bounded queue that
@@ -250,6 +256,7 @@ async fn pump(
     sources: Vec<(Option<String>, LineStream)>,
     matcher: Matcher,
     mut revoked: Revoked,
+    _slot: Slot,
 ) {
     let merged = sources.len() > 1 || sources.iter().any(|(tag, _)| tag.is_some());
     let shared = Arc::new(Shared {
@@ -348,7 +355,8 @@ async fn pump(
                 return;
             }
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Err(e)) => { read_failed(&mut socket, &e).await; return; }
+                Some(Ok(Message::Close(_))) | None => return,
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {

@@ -10,6 +10,11 @@
 //! A socket outlives the check at its upgrade, so each one watches its
 //! user's rights (`auth::revocation`) and closes, saying why, within
 //! seconds of a sign-out, a removal or a lower role.
+//!
+//! Every upgrade goes through [`limited`]: it takes the user's place among
+//! the live sockets (429 before the upgrade when there is none) and caps
+//! what the client may send (`limits::MAX_WS_MESSAGE`; a larger message
+//! closes the socket with 1009).
 
 mod events;
 mod exec;
@@ -20,10 +25,13 @@ pub use logs::LogParams;
 
 use std::time::Duration;
 
-use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use serde::Serialize;
 
 use crate::api::Route;
+use crate::auth::Principal;
+use crate::error::AppResult;
+use crate::limits::{Limits, Slot, MAX_WS_MESSAGE};
 
 /// Keeps proxies from closing idle streams, and finds dead peers.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -48,17 +56,61 @@ async fn send_json<T: Serialize>(socket: &mut WebSocket, value: &T) -> bool {
     }
 }
 
+/// Takes `me`'s place among the live sockets for `what` ("logs", "exec",
+/// ...), or a 429 before the upgrade, and caps the messages the client may
+/// send. The place is given back when the slot is dropped: keep it in the
+/// socket's task.
+fn limited(
+    ws: WebSocketUpgrade,
+    limits: &Limits,
+    me: &Principal,
+    what: &str,
+) -> AppResult<(WebSocketUpgrade, Slot)> {
+    let slot = limits.sockets.acquire(me.user_id, what)?;
+    let ws = ws
+        .max_message_size(MAX_WS_MESSAGE)
+        .max_frame_size(MAX_WS_MESSAGE);
+    Ok((ws, slot))
+}
+
+/// Whether a read failed because the client sent more than
+/// `MAX_WS_MESSAGE` in one message or frame. The WebSocket library's error
+/// type is not ours to name, so its text is read ("Space limit exceeded:
+/// Message too long: N > M").
+fn too_long(e: &axum::Error) -> bool {
+    e.to_string().contains("Message too long")
+}
+
+/// A read failed: when it was a message past the limit, the client is told
+/// so with 1009 (message too big) before the socket ends, and the reason is
+/// answered.
+async fn read_failed(socket: &mut WebSocket, e: &axum::Error) -> Option<String> {
+    if !too_long(e) {
+        return None;
+    }
+    let reason = format!(
+        "a message is larger than the {} KiB berth takes",
+        MAX_WS_MESSAGE >> 10
+    );
+    close_with(socket, close_code::SIZE, &reason).await;
+    Some(reason)
+}
+
 /// Close frames carry at most this many bytes of reason.
 const MAX_CLOSE_REASON: usize = 123;
 
 /// Ends a socket whose user may no longer hold it, with the reason.
 async fn close_revoked(socket: &mut WebSocket, reason: &str) {
+    close_with(socket, close_code::POLICY, reason).await;
+}
+
+async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     let mut end = reason.len().min(MAX_CLOSE_REASON);
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
     let frame = CloseFrame {
-        code: close_code::POLICY,
+        code,
         reason: reason[..end].into(),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;

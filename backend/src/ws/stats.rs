@@ -8,16 +8,18 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::StreamExt;
 use protocol::{Role, StatsSample, StatsWatch};
 use tokio::sync::mpsc;
 
-use super::{close_revoked, send_json, AbortOnDrop, PING_EVERY};
+use super::{close_revoked, limited, read_failed, send_json, AbortOnDrop, PING_EVERY};
 use crate::api::{AppPath, Route};
 use crate::auth::revocation::{self, Revoked};
 use crate::auth::{Access, Principal};
 use crate::engine::{check_reference, Engine};
 use crate::error::AppResult;
+use crate::limits::{Limits, Slot};
 use crate::AppState;
 
 /// Containers one list page may watch at once.
@@ -36,16 +38,19 @@ pub fn routes() -> Vec<Route> {
 
 async fn container_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     headers: HeaderMap,
     AppPath((ep, id)): AppPath<(String, String)>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "stats")?;
     let engine = state.endpoints.get(&ep)?;
     check_reference("container", &id)?;
     let stream = engine.stats_stream(&id).await?;
-    let mut revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
+    let mut revoked = revocation::watch(&state, &me, headers, ACCESS);
     Ok(ws.on_upgrade(move |mut socket| async move {
+        let _slot = slot;
         let mut stream = Box::pin(stream);
         loop {
             tokio::select! {
@@ -58,7 +63,8 @@ async fn container_ws(
                     _ => { let _ = socket.send(Message::Close(None)).await; return }
                 },
                 msg = socket.recv() => match msg {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Err(e)) => { read_failed(&mut socket, &e).await; return; }
+                    Some(Ok(Message::Close(_))) | None => return,
                     Some(Ok(_)) => {}
                 },
             }
@@ -68,17 +74,24 @@ async fn container_ws(
 
 async fn many_ws(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     headers: HeaderMap,
     AppPath(ep): AppPath<String>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    let (ws, slot) = limited(ws, &limits, &me, "stats")?;
     let engine = state.endpoints.get(&ep)?;
-    let revoked = revocation::watch(&state, me.user_id, headers, ACCESS);
-    Ok(ws.on_upgrade(move |socket| watch(socket, engine, revoked)))
+    let revoked = revocation::watch(&state, &me, headers, ACCESS);
+    Ok(ws.on_upgrade(move |socket| watch(socket, engine, revoked, slot)))
 }
 
-async fn watch(mut socket: WebSocket, engine: std::sync::Arc<Engine>, mut revoked: Revoked) {
+async fn watch(
+    mut socket: WebSocket,
+    engine: std::sync::Arc<Engine>,
+    mut revoked: Revoked,
+    _slot: Slot,
+) {
     // One sample per container is in flight at most; a slow client only
     // ever sees the newest.
     let (tx, mut rx) = mpsc::channel::<StatsSample>(MAX_WATCHED);
@@ -112,7 +125,8 @@ async fn watch(mut socket: WebSocket, engine: std::sync::Arc<Engine>, mut revoke
                         })));
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Err(e)) => { read_failed(&mut socket, &e).await; return; }
+                Some(Ok(Message::Close(_))) | None => return,
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {

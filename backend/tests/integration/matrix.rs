@@ -1,7 +1,9 @@
-//! The route x role matrix: every route berth declares, taken from the same
-//! route table the router, the policy and the OpenAPI document are built
-//! from, called as anonymous, viewer, operator and admin; each answer is
-//! checked against the access the route declares.
+//! The route x role x grant matrix: every route berth declares, taken from
+//! the same route table the router, the policy and the OpenAPI document are
+//! built from, called as anonymous, a viewer granted `local`, an operator
+//! without a grant, an operator granted `local` and an admin; each answer
+//! is checked against the access the route declares (and, without a grant,
+//! every route under `{ep}` answers 404).
 
 use std::collections::BTreeSet;
 
@@ -31,6 +33,11 @@ const SKIPPED: &[(&str, &str, &str)] = &[
         "/api/v1/endpoints/{ep}/volumes/prune",
         "would remove every unused volume of the shared engine; it takes no filter",
     ),
+    (
+        "PUT",
+        "/api/v1/endpoints/{ep}/access",
+        "an empty body is an empty list of grants: it would take `local` from the matrix's callers",
+    ),
 ];
 
 /// A query added to a route's path so that the call cannot harm the
@@ -52,21 +59,43 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
 ];
 
-/// The callers, lowest first; `None` is anonymous.
-// Once grants per endpoint exist, two columns go between viewer and admin
-// here: "operator without a grant on `local`" (every `{ep}` route then
-// answers 404, the other routes as for an operator) and "operator with an
-// operator grant on `local`" (as the operator column below).
-const CALLERS: [Option<Role>; 4] = [
-    None,
-    Some(Role::Viewer),
-    Some(Role::Operator),
-    Some(Role::Admin),
-];
-
-fn caller_name(who: Option<Role>) -> &'static str {
-    who.map_or("anonymous", Role::as_str)
+/// One column of the matrix: a role (`None`: anonymous) and whether a
+/// grant gives it `local`.
+#[derive(Debug, Clone, Copy)]
+struct Caller {
+    name: &'static str,
+    role: Option<Role>,
+    granted: bool,
 }
+
+/// The callers, lowest first.
+const CALLERS: [Caller; 5] = [
+    Caller {
+        name: "anonymous",
+        role: None,
+        granted: false,
+    },
+    Caller {
+        name: "viewer",
+        role: Some(Role::Viewer),
+        granted: true,
+    },
+    Caller {
+        name: "op-nogrant",
+        role: Some(Role::Operator),
+        granted: false,
+    },
+    Caller {
+        name: "operator",
+        role: Some(Role::Operator),
+        granted: true,
+    },
+    Caller {
+        name: "admin",
+        role: Some(Role::Admin),
+        granted: true,
+    },
+];
 
 fn access_name(access: Access) -> &'static str {
     match access {
@@ -104,6 +133,9 @@ fn allowed(access: Access, who: Option<Role>) -> bool {
 /// What a caller must get from a route.
 #[derive(Debug, Clone, Copy)]
 enum Expect {
+    /// A signed-in caller without a grant on the route's endpoint: 404, as
+    /// for an endpoint that does not exist.
+    NoSuchEndpoint,
     /// Nobody is signed in: 401.
     SignIn,
     /// The role is below the route's access: 403.
@@ -119,6 +151,7 @@ enum Expect {
 impl Expect {
     fn holds(self, status: StatusCode) -> bool {
         match self {
+            Expect::NoSuchEndpoint => status == StatusCode::NOT_FOUND,
             Expect::SignIn => status == StatusCode::UNAUTHORIZED,
             Expect::Refused => status == StatusCode::FORBIDDEN,
             Expect::Passed => status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
@@ -129,7 +162,12 @@ impl Expect {
     }
 }
 
-fn expectation(path: &str, access: Access, who: Option<Role>) -> Expect {
+fn expectation(path: &str, access: Access, caller: Caller) -> Expect {
+    let who = caller.role;
+    let under_endpoint = path.contains("{ep}");
+    if who.is_some() && !caller.granted && under_endpoint && access != Access::Public {
+        return Expect::NoSuchEndpoint;
+    }
     match (allowed(access, who), who) {
         (true, _) if path.ends_with("/ws") => Expect::NoUpgrade,
         (true, _) => Expect::Passed,
@@ -163,8 +201,8 @@ struct Row {
 
 fn print_matrix(rows: &[Row]) {
     eprintln!(
-        "{:<7} {:<62} {:<9} {:>9} {:>6} {:>8} {:>5}",
-        "method", "route", "access", "anonymous", "viewer", "operator", "admin"
+        "{:<7} {:<62} {:<9} {:>9} {:>6} {:>10} {:>8} {:>5}",
+        "method", "route", "access", "anonymous", "viewer", "op-nogrant", "operator", "admin"
     );
     for row in rows {
         let cells: Vec<String> = row
@@ -176,14 +214,15 @@ fn print_matrix(rows: &[Row]) {
             })
             .collect();
         eprintln!(
-            "{:<7} {:<62} {:<9} {:>9} {:>6} {:>8} {:>5}",
+            "{:<7} {:<62} {:<9} {:>9} {:>6} {:>10} {:>8} {:>5}",
             row.method.as_str(),
             row.path,
             access_name(row.access),
             cells[0],
             cells[1],
             cells[2],
-            cells[3]
+            cells[3],
+            cells[4]
         );
     }
 }
@@ -197,12 +236,14 @@ fn wrong_answers(rows: &[Row]) -> Vec<String> {
                 continue;
             };
             let expected = expectation(row.path, row.access, *who);
-            if !expected.holds(*status) {
+            // A caller the policy lets through finds the endpoint.
+            let lost = matches!(expected, Expect::Passed | Expect::NoUpgrade)
+                && *status == StatusCode::NOT_FOUND
+                && body.contains("no endpoint with id");
+            if !expected.holds(*status) || lost {
                 wrong.push(format!(
                     "{} {} as {}: expected {expected:?}, got {status}: {body}",
-                    row.method,
-                    row.path,
-                    caller_name(*who)
+                    row.method, row.path, who.name
                 ));
             }
         }
@@ -214,9 +255,12 @@ fn wrong_answers(rows: &[Row]) -> Vec<String> {
 async fn every_route_answers_each_role_as_its_access_says() {
     let (app, admin) = TestApp::start_set_up().await;
     let viewer = app.user(&admin, "matrix-viewer", Role::Viewer).await;
+    let ungranted = app
+        .user_without_grant(&admin, "matrix-ungranted", Role::Operator)
+        .await;
     let operator = app.user(&admin, "matrix-operator", Role::Operator).await;
     let anonymous = app.anonymous();
-    let clients = [&anonymous, &viewer, &operator, &admin];
+    let clients = [&anonymous, &viewer, &ungranted, &operator, &admin];
 
     let routes = berth::api::all_routes();
     assert!(!routes.is_empty(), "berth declares no routes");
@@ -303,7 +347,11 @@ async fn every_route_answers_each_role_as_its_access_says() {
             }
             let mut got = Vec::new();
             for (who, api) in CALLERS.iter().zip(clients) {
-                if skipped && allowed(route.access, *who) {
+                let refused = matches!(
+                    expectation(route.path, route.access, *who),
+                    Expect::SignIn | Expect::Refused | Expect::NoSuchEndpoint
+                );
+                if skipped && !refused {
                     got.push(None);
                 } else {
                     got.push(Some(call(api, &route.method, &path).await));
@@ -342,14 +390,14 @@ async fn every_route_answers_each_role_as_its_access_says() {
         assert!(
             status.is_success(),
             "logout as {}: {status} {body}",
-            caller_name(*who)
+            who.name
         );
         let (status, _) = call(api, &Method::GET, "/api/v1/me").await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
             "{} after logout",
-            caller_name(*who)
+            who.name
         );
     }
 }

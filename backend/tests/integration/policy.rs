@@ -318,7 +318,7 @@ async fn a_stack_is_checked_at_save_and_at_up_naming_the_line() {
     let cases = [
         (
             stack_with("    volumes:\n      - ../../:/h\n", ""),
-            "mounts",
+            "volumes",
             "5:5 service `app`",
         ),
         (
@@ -328,7 +328,7 @@ async fn a_stack_is_checked_at_save_and_at_up_naming_the_line() {
         ),
         (
             stack_with(&format!("    network_mode: container:{}\n", other.name), ""),
-            "network",
+            "network_mode",
             "5:5 service `app`",
         ),
         (stack_with("    privileged: true\n", ""), "privileged", "5:5 service `app`"),

@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::components::badge::{EndpointDot, RoleBadge};
 use crate::components::icons::Icon;
+use crate::components::remote::EmptyState;
 use crate::state::{local_storage_set, use_app, AppState};
 
 /// Where the theme chosen with the toggle is remembered; `boot.js` applies
@@ -38,6 +39,8 @@ pub const AUDIT_ICON: &str =
     "M16 4h2a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2h2M9 2h6v4H9zM8 11h8M8 15h8M8 19h5";
 /// Three stacked sheets (Feather's "layers", MIT): stacks (issue 6).
 pub const STACKS_ICON: &str = "M12 2 2 7l10 5 10-5-10-5zM2 17l10 5 10-5M2 12l10 5 10-5";
+/// Two people and a third behind them (after Feather's "users", MIT): teams.
+pub const TEAMS_ICON: &str = "M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2M5 7a4 4 0 1 0 8 0 4 4 0 1 0-8 0M23 21v-2a4 4 0 0 0-3-3.87M16 3.13a4 4 0 0 1 0 7.75";
 /// A shield (Feather's, MIT): the endpoint's security policy (issue 10).
 pub const POLICY_ICON: &str = "M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z";
 
@@ -65,6 +68,7 @@ pub enum Section {
     Image,
     Build,
     Users,
+    Teams,
     Tokens,
     Registries,
     Audit,
@@ -102,6 +106,7 @@ fn place(path: &str) -> Place {
         ["endpoints", ep, "settings"] => (Some(*ep), Section::EndpointSettings),
         ["endpoints", ep, ..] => (Some(*ep), Section::Other),
         ["settings", "users"] => (None, Section::Users),
+        ["settings", "teams"] => (None, Section::Teams),
         ["settings", "tokens"] => (None, Section::Tokens),
         ["settings", "registries"] => (None, Section::Registries),
         ["settings", "audit"] => (None, Section::Audit),
@@ -127,12 +132,35 @@ fn replace() -> NavigateOptions {
     }
 }
 
-/// Loads the endpoint list again (the switcher's up/down dots).
+/// Loads the endpoint list again (the switcher's up/down dots), and the
+/// user's role on each: an admin may have granted or taken one meanwhile.
 pub fn refresh_endpoints(app: AppState) {
     spawn_local(async move {
         let result = api::endpoints().await;
         app.endpoints.set(Some(result));
+        if let Ok(session) = api::me().await {
+            if app.roles.with_untracked(|r| *r != session.endpoints) {
+                app.roles.set(session.endpoints);
+            }
+        }
     });
+}
+
+/// What a non-admin sees where an endpoint's page would be when no
+/// endpoint is shared with them.
+#[component]
+pub fn NoEndpoint() -> impl IntoView {
+    view! {
+        <div class="page">
+            <div class="page-head"><h1>"No endpoint yet"</h1></div>
+            <section class="card">
+                <EmptyState
+                    title="No endpoint is shared with you yet; ask an admin"
+                    hint="An admin gives you or one of your teams a role on an endpoint in its Endpoint settings. It appears here as soon as they do."
+                />
+            </section>
+        </div>
+    }
 }
 
 /// The signed-in part of the app. On first render it asks whether berth
@@ -160,7 +188,7 @@ pub fn Shell() -> impl IntoView {
                 }
             }
             match api::me().await {
-                Ok(session) => app.user.set(Some(session.user)),
+                Ok(session) => app.sign_in(session),
                 Err(e) if e.status == 401 => {
                     if path != "/" {
                         app.after_login.set_value(Some(path));
@@ -269,7 +297,12 @@ fn Frame() -> impl IntoView {
                 <main id="main" class="content" tabindex="-1">
                     // issue 4: the endpoint-down banner (live.rs).
                     {crate::live::endpoint_banner()}
-                    <Outlet/>
+                    <Show
+                        when=move || !(app.reaches_nothing() && here.with(|p| p.endpoint.is_some()))
+                        fallback=|| view! { <NoEndpoint/> }
+                    >
+                        <Outlet/>
+                    </Show>
                 </main>
             </div>
         </div>
@@ -292,14 +325,18 @@ fn typing(ev: &web_sys::KeyboardEvent) -> bool {
 fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
     let app = use_app();
     let admin = Memo::new(move |_| app.is_admin());
+    let nothing = Memo::new(move |_| app.reaches_nothing());
     view! {
         <aside id="sidebar" class="sidebar">
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">{Icon::Containers.view()}</span>
                 <span class="brand-name">"berth"</span>
             </a>
-            <EndpointSwitcher endpoint=endpoint section=section/>
+            <Show when=move || !nothing.get()>
+                <EndpointSwitcher endpoint=endpoint section=section/>
+            </Show>
             <nav class="nav" aria-label="Main">
+                <Show when=move || !nothing.get()>
                 <A href=move || endpoint_path(&endpoint.get(), "host") attr:class="nav-link">
                     {Icon::Host.view()}
                     <span>"Host"</span>
@@ -328,11 +365,16 @@ fn Sidebar(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
                     {line_icon(PORTS_ICON)}
                     <span>"Ports"</span>
                 </A>
+                </Show>
                 <div class="nav-label">"Settings"</div>
                 <Show when=move || admin.get()>
                     <A href="/settings/users" attr:class="nav-link">
                         {Icon::Users.view()}
                         <span>"Users"</span>
+                    </A>
+                    <A href="/settings/teams" attr:class="nav-link">
+                        {line_icon(TEAMS_ICON)}
+                        <span>"Teams"</span>
                     </A>
                 </Show>
                 <A href="/settings/tokens" attr:class="nav-link">
@@ -504,6 +546,7 @@ fn Breadcrumb(endpoint: Memo<String>, section: Memo<Section>) -> impl IntoView {
             ],
             Section::Registries => vec![("Settings".into(), None), ("Registries".into(), None)],
             Section::Users => vec![("Settings".into(), None), ("Users".into(), None)],
+            Section::Teams => vec![("Settings".into(), None), ("Teams".into(), None)],
             Section::Tokens => vec![("Settings".into(), None), ("Tokens".into(), None)],
             Section::Audit => vec![("Settings".into(), None), ("Audit log".into(), None)],
             Section::EndpointSettings => vec![
@@ -561,6 +604,7 @@ fn SearchBox(
     let placeholder = move || match section.get() {
         Section::Containers => "Filter containers",
         Section::Users => "Filter users",
+        Section::Teams => "Filter teams",
         Section::Tokens => "Filter tokens",
         Section::Volumes => "Filter volumes",
         Section::Networks => "Filter networks",
@@ -583,6 +627,7 @@ fn SearchBox(
                 section.get_untracked(),
                 Section::Containers
                     | Section::Users
+                    | Section::Teams
                     | Section::Tokens
                     | Section::Volumes
                     | Section::Networks

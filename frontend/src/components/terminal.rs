@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Uint8Array};
 use leptos::{html, prelude::*};
-use protocol::{ExecEvent, ExecInput, Role};
+use protocol::{ExecEvent, ExecInput};
 use send_wrapper::SendWrapper;
 use wasm_bindgen::{closure::Closure, prelude::wasm_bindgen, JsCast, JsValue};
 use web_sys::{HtmlElement, KeyboardEvent, ResizeObserver};
@@ -357,10 +357,9 @@ pub fn ExecTerminal(
     #[prop(into)] running: Signal<bool>,
 ) -> impl IntoView {
     let app = use_app();
-    let allowed = Memo::new(move |_| {
-        app.user
-            .with(|u| u.as_ref().is_some_and(|u| u.role != Role::Viewer))
-    });
+    // The role on this endpoint: a grant may give less than the user's own.
+    let role_ep = ep.clone();
+    let allowed = Memo::new(move |_| app.can_operate(&role_ep));
     if !allowed.get_untracked() {
         return view! {
             <section class="card">

@@ -1,9 +1,13 @@
-//! `/endpoints/{ep}/settings` (admins): the endpoint's security policy, what
-//! operators and viewers may ask of this host, as switches and lists.
+//! `/endpoints/{ep}/settings` (admins): who may reach the endpoint (its
+//! grants to users and teams), and its security policy, what operators and
+//! viewers may ask of this host, as switches and lists.
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
-use protocol::{capability_name, normalize_path, EndpointPolicy, CAPABILITIES};
+use protocol::{
+    capability_name, normalize_path, EndpointAccess, EndpointPolicy, Grant, Role, Team, User,
+    CAPABILITIES,
+};
 
 use crate::api::{self, ApiError};
 use crate::components::{
@@ -85,6 +89,17 @@ pub const SWITCHES: &[Switch] = &[
     },
 ];
 
+/// The switch that keeps operators to their own (and their teams') work.
+pub const OWNERSHIP: Switch = Switch {
+    field: "own_resources_only",
+    label: "Own resources only",
+    exposes: "Operators start, stop, change and remove only the stacks and containers that they \
+              or someone in one of their teams created; everything else on this endpoint they \
+              can only look at. Off: every operator manages everything here.",
+    get: |p| p.own_resources_only,
+    set: |p, on| p.own_resources_only = on,
+};
+
 /// The list fields, which a 400 detail may name too.
 const ROOTS_FIELD: &str = "bind_mount_roots";
 const CAPS_FIELD: &str = "allowed_capabilities";
@@ -96,7 +111,7 @@ pub fn field_named(detail: &str) -> Option<&'static str> {
     SWITCHES
         .iter()
         .map(|s| s.field)
-        .chain([ROOTS_FIELD, CAPS_FIELD])
+        .chain([OWNERSHIP.field, ROOTS_FIELD, CAPS_FIELD])
         .filter(|f| detail.contains(f))
         .max_by_key(|f| f.len())
 }
@@ -274,6 +289,17 @@ fn PolicyEditor(ep: Memo<String>) -> impl IntoView {
                     </ul>
                 </section>
                 <CapabilitiesEditor draft=draft error=Signal::derive(error_of(CAPS_FIELD))/>
+                <section class="card form-section" aria-labelledby="policy-owners-title">
+                    <h2 class="card-title" id="policy-owners-title">"Who manages what"</h2>
+                    <ul class="policy-list">
+                        <PolicySwitch
+                            switch=OWNERSHIP
+                            draft=draft
+                            error=Signal::derive(error_of(OWNERSHIP.field))
+                            words=("On", "Off")
+                        />
+                    </ul>
+                </section>
                 {move || error.with(|e| match e {
                     Some((None, text)) => Some(view! {
                         <div class="form-error" id="policy-form-error" role="alert" tabindex="-1">{text.clone()}</div>
@@ -302,9 +328,10 @@ fn PolicyEditor(ep: Memo<String>) -> impl IntoView {
             <div class="page-head">
                 <div>
                     <h1>"Endpoint settings"</h1>
-                    <p class="page-sub">{move || format!("Security policy of {}: what people who are not admins may ask of this host.", ep.get())}</p>
+                    <p class="page-sub">{move || format!("Who reaches {} and the security policy: what people who are not admins may ask of this host.", ep.get())}</p>
                 </div>
             </div>
+            <AccessEditor ep=ep/>
             {move || match saved.get() {
                 None => view! { <Loading what="the security policy"/> }.into_any(),
                 Some(Err(e)) => view! {
@@ -314,6 +341,294 @@ fn PolicyEditor(ep: Memo<String>) -> impl IntoView {
                 Some(Ok(_)) => form().into_any(),
             }}
         </div>
+    }
+}
+
+// ------------------------------------------------------------ access (grants)
+
+/// Who a grant names: `("user", name)` or `("team", name)`.
+pub fn grant_subject(g: &Grant) -> (&'static str, String) {
+    match (&g.user, &g.team) {
+        (Some(u), _) => ("user", u.clone()),
+        (None, Some(t)) => ("team", t.clone()),
+        (None, None) => ("user", String::new()),
+    }
+}
+
+/// Adds a grant to `grants`, or says why it cannot: a name is picked, and
+/// the same user or team is not listed twice.
+pub fn add_grant(
+    grants: &mut Vec<Grant>,
+    kind: &str,
+    name: &str,
+    role: Role,
+) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("Pick a {kind} first"));
+    }
+    if role == Role::Admin {
+        return Err("A grant gives viewer or operator".into());
+    }
+    let taken = grants.iter().any(|g| {
+        let (k, n) = grant_subject(g);
+        k == kind && n.eq_ignore_ascii_case(name)
+    });
+    if taken {
+        return Err(format!(
+            "{kind} {name} already has a grant here: change its role in the list"
+        ));
+    }
+    let (user, team) = if kind == "team" {
+        (None, Some(name.to_owned()))
+    } else {
+        (Some(name.to_owned()), None)
+    };
+    grants.push(Grant { user, team, role });
+    Ok(())
+}
+
+const GRANT_ROLES: [Role; 2] = [Role::Viewer, Role::Operator];
+
+/// The endpoint's grants as loaded (`saved`) and as edited (`draft`), with a
+/// row to add one and a button to save the list.
+#[component]
+fn AccessEditor(ep: Memo<String>) -> impl IntoView {
+    let app = use_app();
+    let saved = RwSignal::new(None::<Result<EndpointAccess, ApiError>>);
+    let draft = RwSignal::new(Vec::<Grant>::new());
+    let users = RwSignal::new(Vec::<User>::new());
+    let teams = RwSignal::new(Vec::<Team>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let kind = RwSignal::new("team".to_owned());
+    let picked = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Operator.as_str().to_owned());
+
+    let load = move || {
+        let ep = ep.get_untracked();
+        saved.set(None);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::endpoint_access(&ep).await;
+            if let Ok(access) = &result {
+                draft.set(access.grants.clone());
+            }
+            saved.set(Some(result));
+            if let Ok(list) = api::users().await {
+                users.set(list);
+            }
+            if let Ok(list) = api::teams().await {
+                teams.set(list);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        ep.track();
+        load();
+    });
+
+    let dirty = Memo::new(move |_| {
+        saved.with(|s| match s {
+            Some(Ok(access)) => draft.with(|d| *d != access.grants),
+            _ => false,
+        })
+    });
+    // The names the picker offers: users who are not admins (admins reach
+    // every endpoint anyway), or teams.
+    let names = Memo::new(move |_| {
+        let mut out: Vec<String> = if kind.get() == "team" {
+            teams.with(|t| t.iter().map(|t| t.name.clone()).collect())
+        } else {
+            users.with(|u| {
+                u.iter()
+                    .filter(|u| u.role != Role::Admin)
+                    .map(|u| u.username.clone())
+                    .collect()
+            })
+        };
+        let k = kind.get();
+        draft.with(|d| {
+            out.retain(|n| {
+                !d.iter().any(|g| {
+                    let (gk, gn) = grant_subject(g);
+                    gk == k && gn.eq_ignore_ascii_case(n)
+                })
+            })
+        });
+        out.sort_by_key(|n| n.to_lowercase());
+        out
+    });
+
+    let add = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(r) = Role::parse(&role.get_untracked()) else {
+            return;
+        };
+        let mut result = Ok(());
+        let (k, n) = (kind.get_untracked(), picked.get_untracked());
+        draft.update(|d| result = add_grant(d, &k, &n, r));
+        match result {
+            Ok(()) => {
+                picked.set(String::new());
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let save = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        let ep = ep.get_untracked();
+        let access = EndpointAccess {
+            grants: draft.get_untracked(),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::set_endpoint_access(&ep, &access).await {
+                Ok(kept) => {
+                    draft.set(kept.grants.clone());
+                    saved.set(Some(Ok(kept)));
+                    app.toasts.success(format!("Saved who may reach {ep}"));
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set(false);
+        });
+    };
+    let reset = move |_| {
+        if let Some(Ok(access)) = saved.get_untracked() {
+            draft.set(access.grants);
+            error.set(None);
+        }
+    };
+
+    let row = move |(index, grant): (usize, Grant)| {
+        let (k, name) = grant_subject(&grant);
+        let current = grant.role;
+        let label = format!("{k} {name}");
+        let change = move |ev: ev::Event| {
+            if let Some(r) = Role::parse(&event_target_value(&ev)) {
+                draft.update(|d| {
+                    if let Some(g) = d.get_mut(index) {
+                        g.role = r;
+                    }
+                });
+            }
+        };
+        view! {
+            <tr>
+                <td data-label="Who">
+                    <span class="tag">{if k == "team" { "Team" } else { "User" }}</span>
+                    <span class="row-title">{name.clone()}</span>
+                </td>
+                <td data-label="Role">
+                    <select class="select select-sm" aria-label=format!("Role of {label}") on:change=change>
+                        {GRANT_ROLES
+                            .into_iter()
+                            .map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> })
+                            .collect_view()}
+                    </select>
+                </td>
+                <td class="cell-actions">
+                    <div class="row-actions">
+                        <button
+                            type="button"
+                            class="btn-icon btn-icon-danger"
+                            aria-label=format!("Remove the grant of {label}")
+                            title="Remove"
+                            on:click=move |_| draft.update(|d| {
+                                if index < d.len() {
+                                    d.remove(index);
+                                }
+                            })
+                        >
+                            {Icon::Trash.view()}
+                        </button>
+                    </div>
+                </td>
+            </tr>
+        }
+    };
+
+    let numbered = move || -> Vec<(usize, Grant)> { draft.get().into_iter().enumerate().collect() };
+    let grant_key = |(i, g): &(usize, Grant)| {
+        let (kind, name) = grant_subject(g);
+        (*i, kind, name, g.role)
+    };
+    let body = move || {
+        view! {
+            <p class="field-hint" id="access-hint">
+                "Admins reach every endpoint. Everyone else sees only the endpoints granted to them here, by name or through a team, and acts with the lower of their own role and the grant's. Without a grant, this endpoint does not exist for them."
+            </p>
+            <div class="table-wrap">
+                <table class="table table-cards" aria-label="Grants">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Who"</th>
+                            <th scope="col">"Role here"</th>
+                            <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=numbered key=grant_key children=row/>
+                    </tbody>
+                </table>
+                <Show when=move || draft.with(Vec::is_empty)>
+                    <EmptyState title="No grants: only admins reach this endpoint" hint="Add a team or a user below."/>
+                </Show>
+            </div>
+            <form class="inline-fields access-add" on:submit=add>
+                <select class="select" aria-label="Grant to" bind:value=kind on:change=move |_| picked.set(String::new())>
+                    <option value="team">"Team"</option>
+                    <option value="user">"User"</option>
+                </select>
+                <select class="select" aria-label=move || if kind.get() == "team" { "Team to grant" } else { "User to grant" } bind:value=picked>
+                    <option value="">{move || if kind.get() == "team" { "Pick a team" } else { "Pick a user" }}</option>
+                    {move || names.get().into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                </select>
+                <select class="select" aria-label="Role to grant" bind:value=role>
+                    {GRANT_ROLES
+                        .into_iter()
+                        .map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="btn">
+                    {Icon::Plus.view()}
+                    <span>"Add grant"</span>
+                </button>
+            </form>
+            <p class="field-error" id="access-error" role="alert">{move || error.get()}</p>
+            <div class="form-actions">
+                <span class="field-hint" role="status">
+                    {move || if dirty.get() { "Unsaved changes" } else { "" }}
+                </span>
+                <span class="spacer"></span>
+                <button type="button" class="btn" on:click=reset disabled=move || !dirty.get() || busy.get()>
+                    "Discard changes"
+                </button>
+                <button type="button" class="btn btn-primary" on:click=save disabled=busy class:is-loading=busy>
+                    {Icon::Check.view()}
+                    <span>"Save access"</span>
+                </button>
+            </div>
+        }
+    };
+
+    view! {
+        <section class="card form-section access" aria-labelledby="access-title">
+            <h2 class="card-title" id="access-title">"Access"</h2>
+            {move || match saved.get() {
+                None => view! { <Loading what="the grants"/> }.into_any(),
+                Some(Err(e)) => view! {
+                    <LoadError error=e endpoint=ep.get() what="the grants" on_retry=move |()| load()/>
+                }
+                .into_any(),
+                Some(Ok(_)) => body().into_any(),
+            }}
+        </section>
     }
 }
 
@@ -338,7 +653,11 @@ fn PolicySwitch(
     switch: Switch,
     draft: RwSignal<EndpointPolicy>,
     error: Signal<Option<String>>,
+    /// The state's words when on and off ("Allowed"/"Refused" by default).
+    #[prop(optional)]
+    words: Option<(&'static str, &'static str)>,
 ) -> impl IntoView {
+    let (on_word, off_word) = words.unwrap_or(("Allowed", "Refused"));
     let id = switch_id(switch.field);
     let label_for = id.clone();
     let hint_id = format!("{id}-hint");
@@ -369,7 +688,7 @@ fn PolicySwitch(
                     <span class="field-hint" id=hint_id>{switch.exposes}</span>
                 </span>
                 <span class="policy-state" aria-hidden="true">
-                    {move || if draft.with(|d| (switch.get)(d)) { "Allowed" } else { "Refused" }}
+                    {move || if draft.with(|d| (switch.get)(d)) { on_word } else { off_word }}
                 </span>
             </label>
             <p class="field-error" id=err_id role="alert">{move || error.get()}</p>
@@ -599,6 +918,21 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_names_one_subject_once() {
+        let mut grants = Vec::new();
+        assert!(add_grant(&mut grants, "team", "ops", Role::Operator).is_ok());
+        assert!(add_grant(&mut grants, "user", "ops", Role::Viewer).is_ok());
+        assert!(add_grant(&mut grants, "team", "OPS", Role::Viewer).is_err());
+        assert!(add_grant(&mut grants, "user", " ", Role::Viewer).is_err());
+        assert!(add_grant(&mut grants, "user", "bob", Role::Admin).is_err());
+        let json = serde_json::to_string(&EndpointAccess { grants }).expect("serialises");
+        assert_eq!(
+            json,
+            r#"{"grants":[{"team":"ops","role":"operator"},{"user":"ops","role":"viewer"}]}"#
+        );
+    }
+
+    #[test]
     fn a_detail_names_its_field() {
         assert_eq!(
             field_named("bind_mount_roots[0]: `tmp` is not an absolute path"),
@@ -617,16 +951,17 @@ mod tests {
 
     #[test]
     fn the_policy_reads_the_api_shape() {
-        let json = r#"{"allow_bind_mounts":true,"bind_mount_roots":["/srv"],"allow_privileged":false,"allow_host_namespaces":false,"allow_devices":false,"allowed_capabilities":["NET_ADMIN"],"allow_sysctls":false,"allow_security_opt":false,"allow_cgroup_parent":false}"#;
+        let json = r#"{"allow_bind_mounts":true,"bind_mount_roots":["/srv"],"allow_privileged":false,"allow_host_namespaces":false,"allow_devices":false,"allowed_capabilities":["NET_ADMIN"],"allow_sysctls":false,"allow_security_opt":false,"allow_cgroup_parent":false,"own_resources_only":true}"#;
         let policy: EndpointPolicy = serde_json::from_str(json).expect("the API's shape");
         assert!(policy.allow_bind_mounts);
         assert_eq!(policy.bind_mount_roots, ["/srv"]);
+        assert!(policy.own_resources_only);
         assert_eq!(
             serde_json::to_value(&policy).expect("serialises"),
             serde_json::from_str::<serde_json::Value>(json).expect("valid JSON")
         );
         // Every switch reads and writes its own field.
-        for s in SWITCHES {
+        for s in SWITCHES.iter().chain([&OWNERSHIP]) {
             let mut p = EndpointPolicy::default();
             (s.set)(&mut p, true);
             assert!((s.get)(&p), "{}", s.field);

@@ -1,4 +1,5 @@
-//! `/` and `/endpoints/{ep}`: straight on to a container list.
+//! `/` and `/endpoints/{ep}`: straight on to a container list (or, for a
+//! non-admin whom no endpoint is shared with, a page saying so).
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -6,7 +7,10 @@ use leptos_router::{
     NavigateOptions,
 };
 
-use crate::components::{layout::endpoint_path, remote::Loading};
+use crate::components::{
+    layout::{endpoint_path, NoEndpoint},
+    remote::Loading,
+};
 use crate::state::use_app;
 
 #[component]
@@ -15,6 +19,10 @@ pub fn Home() -> impl IntoView {
     let navigate = use_navigate();
     let params = use_params_map();
     Effect::new(move |_| {
+        // Nowhere to go: the page says so instead.
+        if app.reaches_nothing() {
+            return;
+        }
         let named = params.read().get("ep").filter(|ep| !ep.is_empty());
         // Without an endpoint in the URL, wait for the list to pick one.
         let ep = match named {
@@ -28,5 +36,11 @@ pub fn Home() -> impl IntoView {
         };
         navigate(&endpoint_path(&ep, "containers"), options);
     });
-    view! { <Loading what="endpoints"/> }
+    move || {
+        if app.reaches_nothing() {
+            view! { <NoEndpoint/> }.into_any()
+        } else {
+            view! { <Loading what="endpoints"/> }.into_any()
+        }
+    }
 }

@@ -54,7 +54,7 @@ pub fn LoginPage() -> impl IntoView {
         spawn_local(async move {
             match api::login(&request).await {
                 Ok(session) => {
-                    app.user.set(Some(session.user));
+                    app.sign_in(session);
                     let next = safe_next(app.after_login.try_get_value().flatten());
                     app.after_login.set_value(None);
                     navigate(&next, NavigateOptions::default());

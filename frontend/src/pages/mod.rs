@@ -22,6 +22,7 @@ pub mod stack_deploy;
 pub mod stack_files;
 pub mod stack_new;
 pub mod stacks;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod volumes;

@@ -6,8 +6,12 @@
 //! `?from=<id>&mode=duplicate|edit` opens an existing container's settings:
 //! duplicate creates a new container (under a new name), edit recreates the
 //! container under its name.
+//!
+//! For a non-admin, what the endpoint's policy would refuse is asked of the
+//! server as the form changes and shown before submitting.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use leptos_router::{
@@ -16,7 +20,7 @@ use leptos_router::{
 };
 use protocol::{
     run_command::{parse_cpus, parse_memory, parse_run_command, split_words, to_run_command},
-    ContainerSpec, GpuRequest, MountKind, MountSpec, PortSpec,
+    ContainerSpec, GpuRequest, MountKind, MountSpec, PortSpec, Refusal,
 };
 
 use crate::api::{self, ApiError};
@@ -136,13 +140,25 @@ fn refused_field(detail: &str) -> Field {
         .nth(1)
         .filter(|_| detail.matches('`').count() >= 2)
         .unwrap_or_default();
-    match named {
+    spec_field(named)
+}
+
+/// The form's field for a spec field as the policy names it (`mounts`,
+/// `mounts[0].source`, `network`, ...); [`Field::Form`] when the form has
+/// no control of its own for it.
+fn spec_field(named: &str) -> Field {
+    let root = named.split(['[', '.']).next().unwrap_or_default();
+    match root {
         "mounts" => Field::Mounts,
         "network" => Field::Network,
         "device_requests" | "gpus" => Field::Gpus,
         _ => Field::Form,
     }
 }
+
+/// How long the form waits after the last change before asking the server
+/// what its policy would refuse.
+const CHECK_DELAY: Duration = Duration::from_millis(400);
 
 // ------------------------------------------------------------ form state
 
@@ -868,6 +884,59 @@ pub fn RunPage() -> impl IntoView {
 
     let preview = Memo::new(move |_| form.spec().map(|spec| to_run_command(&spec)));
 
+    // Refusal hints: for a non-admin, the endpoint's policy is asked (at
+    // most once per pause in typing) what it would refuse of the spec; the
+    // submit stays possible, the server refuses anyway.
+    let refusals = RwSignal::new(Vec::<Refusal>::new());
+    let checking = StoredValue::new(0_u64);
+    let current_spec = Memo::new(move |_| form.spec().ok());
+    Effect::new(move |_| {
+        let ep = ep.get();
+        let Some(spec) = current_spec.get() else {
+            return;
+        };
+        if app.is_admin() || !app.can_operate(&ep) {
+            refusals.set(Vec::new());
+            return;
+        }
+        checking.update_value(|n| *n += 1);
+        let mine = checking.get_value();
+        set_timeout(
+            move || {
+                if checking.try_get_value() != Some(mine) {
+                    return;
+                }
+                spawn_local(async move {
+                    if let Ok(check) = api::check_container(&ep, &spec).await {
+                        if checking.try_get_value() == Some(mine) {
+                            refusals.try_set(check.refusals);
+                        }
+                    }
+                });
+            },
+            CHECK_DELAY,
+        );
+    });
+    let refusal_of = move |field: Field| {
+        move || {
+            refusals.with(|r| {
+                let texts: Vec<String> = r
+                    .iter()
+                    .filter(|r| spec_field(&r.field) == field)
+                    .map(|r| r.message.clone())
+                    .collect();
+                (!texts.is_empty()).then(|| {
+                    view! {
+                        <p class="field-refusal" role="status">
+                            {Icon::Alert.view()}
+                            <span>{format!("This endpoint's policy refuses this: {}", texts.join("; "))}</span>
+                        </p>
+                    }
+                })
+            })
+        }
+    };
+
     let send = move |spec: ContainerSpec| {
         let ep = ep.get_untracked();
         let edit_id = (mode.get_untracked() == Mode::Edit)
@@ -1180,6 +1249,7 @@ pub fn RunPage() -> impl IntoView {
                     </div>
                     <p class="field-hint">"A named volume is created if it does not exist. Bind mounts show a host directory or file inside the container."</p>
                     <p class="field-error" id=Field::Mounts.error_id() role="alert">{error_of(Field::Mounts)}</p>
+                    {refusal_of(Field::Mounts)}
                 </section>
 
                 <section class="card form-section">
@@ -1195,6 +1265,7 @@ pub fn RunPage() -> impl IntoView {
                                 }).collect_view()}
                             </select>
                             <p class="field-error" id=Field::Network.error_id() role="alert">{error_of(Field::Network)}</p>
+                            {refusal_of(Field::Network)}
                         </div>
                         <div class="field">
                             <label for="run-restart">"Restart policy"</label>
@@ -1256,6 +1327,7 @@ pub fn RunPage() -> impl IntoView {
                                 </Show>
                             </div>
                             <p class="field-error" id=Field::Gpus.error_id() role="alert">{error_of(Field::Gpus)}</p>
+                            {refusal_of(Field::Gpus)}
                         </div>
                     </div>
                     <KvRows
@@ -1286,6 +1358,24 @@ pub fn RunPage() -> impl IntoView {
                 </details>
 
                 {move || error_of(Field::Form)().map(|e| view! { <div class="form-error" id=Field::Form.error_id() role="alert">{e}</div> })}
+                {move || {
+                    let all = refusals.get();
+                    (!all.is_empty()).then(|| view! {
+                        <div class="banner banner-warning refusals" role="region" aria-label="Policy refusals">
+                            {Icon::Alert.view()}
+                            <div class="banner-text">
+                                <strong>"This endpoint's policy would refuse this container"</strong>
+                                <ul>
+                                    {all.into_iter().map(|r| {
+                                        let field = if r.field.is_empty() { String::new() } else { format!("{}: ", r.field) };
+                                        view! { <li><span class="mono">{field}</span>{r.message}</li> }
+                                    }).collect_view()}
+                                </ul>
+                                <p>"Change the marked settings, or ask an admin to allow them in the endpoint's settings."</p>
+                            </div>
+                        </div>
+                    })
+                }}
                 <div class="form-actions">
                     <label class="check">
                         <input type="checkbox" bind:checked=form.start/>
@@ -1563,6 +1653,16 @@ fn RunLine(preview: Memo<Result<String, Errors>>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_lands_on_its_field() {
+        assert_eq!(spec_field("mounts[0].source"), Field::Mounts);
+        assert_eq!(spec_field("mounts"), Field::Mounts);
+        assert_eq!(spec_field("network"), Field::Network);
+        assert_eq!(spec_field("device_requests[1]"), Field::Gpus);
+        assert_eq!(spec_field("privileged"), Field::Form);
+        assert_eq!(spec_field(""), Field::Form);
+    }
 
     #[test]
     fn a_policy_refusal_is_shown_at_the_field_it_names() {

@@ -35,7 +35,7 @@ pub fn SetupPage() -> impl IntoView {
         spawn_local(async move {
             match api::setup(&request).await {
                 Ok(session) => {
-                    app.user.set(Some(session.user));
+                    app.sign_in(session);
                     navigate("/", NavigateOptions::default());
                 }
                 Err(e) => {

@@ -1,5 +1,5 @@
-//! `/settings/users` (admins): the people who can sign in, their roles, and
-//! a form to add one.
+//! `/settings/users` (admins): the people who can sign in, their roles and
+//! teams, disabling and enabling them, and a form to add one.
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use protocol::{NewUser, Role, User};
@@ -54,6 +54,7 @@ fn UserAdmin() -> impl IntoView {
                     needle.is_empty()
                         || u.username.to_lowercase().contains(&needle)
                         || u.role.as_str().contains(&needle)
+                        || u.teams.iter().any(|t| t.to_lowercase().contains(&needle))
                 })
                 .cloned()
                 .collect::<Vec<_>>(),
@@ -94,12 +95,26 @@ fn UserAdmin() -> impl IntoView {
             let name = user.username.clone();
             move |_| ask_delete(app, users, id, name.clone())
         };
+        let toggle = {
+            let name = user.username.clone();
+            let disabled = user.disabled;
+            move |_| {
+                if disabled {
+                    set_disabled(app, users, id, name.clone(), false);
+                } else {
+                    ask_disable(app, users, id, name.clone());
+                }
+            }
+        };
         let role = user.role;
+        let disabled = user.disabled;
+        let teams = user.teams.clone();
         view! {
             <tr>
                 <td class="cell-primary" data-label="Username">
                     <span class="row-title">{user.username.clone()}</span>
                     {is_me.then(|| view! { <span class="tag">"you"</span> })}
+                    {disabled.then(|| view! { <span class="badge badge-red">"Disabled"</span> })}
                 </td>
                 <td data-label="Role">
                     <select
@@ -113,9 +128,31 @@ fn UserAdmin() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </td>
+                <td data-label="Teams">
+                    {if teams.is_empty() {
+                        view! { <span class="muted">"None"</span> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="chips" aria-label=format!("Teams of {}", user.username)>
+                                {teams.into_iter().map(|t| view! { <li class="chip">{t}</li> }).collect_view()}
+                            </ul>
+                        }
+                        .into_any()
+                    }}
+                </td>
                 <td data-label="Created" class="cell-nowrap"><RelativeTime secs=created/></td>
                 <td class="cell-actions">
                     <div class="row-actions">
+                        {(!is_me).then(|| view! {
+                            <button
+                                type="button"
+                                class="btn btn-sm"
+                                aria-label=format!("{} {}", if disabled { "Enable" } else { "Disable" }, user.username)
+                                on:click=toggle
+                            >
+                                {if disabled { "Enable" } else { "Disable" }}
+                            </button>
+                        })}
                         <button
                             type="button"
                             class="btn-icon btn-icon-danger"
@@ -148,12 +185,13 @@ fn UserAdmin() -> impl IntoView {
                                     <tr>
                                         <th scope="col">"Username"</th>
                                         <th scope="col">"Role"</th>
+                                        <th scope="col">"Teams"</th>
                                         <th scope="col">"Created"</th>
                                         <th scope="col" class="cell-actions"><span class="sr-only">"Actions"</span></th>
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    <For each=move || rows.get() key=|u| (u.id, u.role) children=row/>
+                                    <For each=move || rows.get() key=|u| (u.id, u.role, u.disabled, u.teams.clone()) children=row/>
                                 </tbody>
                             </table>
                             <Show when=move || rows.with(Vec::is_empty)>
@@ -166,6 +204,42 @@ fn UserAdmin() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+fn ask_disable(app: AppState, users: Remote<Vec<User>>, id: i64, name: String) {
+    let title = format!("Disable {name}?");
+    let body = format!(
+        "{name} can no longer sign in; their sessions, API tokens and open terminals stop at once. \
+         Nothing of theirs is deleted, and Enable gives them back their access."
+    );
+    app.ask(ConfirmRequest::new(title, body, "Disable", move || {
+        set_disabled(app, users, id, name.clone(), true);
+    }));
+}
+
+fn set_disabled(app: AppState, users: Remote<Vec<User>>, id: i64, name: String, disabled: bool) {
+    spawn_local(async move {
+        match api::set_user_disabled(id, disabled).await {
+            Ok(updated) => {
+                let word = if updated.disabled {
+                    "Disabled"
+                } else {
+                    "Enabled"
+                };
+                app.toasts.success(format!("{word} {name}"));
+                users.update_ok(|list| {
+                    if let Some(u) = list.iter_mut().find(|u| u.id == id) {
+                        *u = updated;
+                    }
+                });
+            }
+            Err(e) => {
+                let verb = if disabled { "disable" } else { "enable" };
+                app.toasts
+                    .error(format!("Could not {verb} {name}: {}", e.message()));
+            }
+        }
+    });
 }
 
 fn ask_delete(app: AppState, users: Remote<Vec<User>>, id: i64, name: String) {

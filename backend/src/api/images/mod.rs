@@ -7,7 +7,12 @@
 //! or `error`). Uploads (a build context, an image archive) are streamed to
 //! the engine as they arrive, within a per-route body limit; a build context
 //! sent as a form of files is written out as a tar, within the same limit,
-//! as its parts arrive.
+//! as its parts arrive. berth never unpacks them itself.
+//!
+//! Builds, pulls, pushes and imports each take a place in
+//! `limits::Limits::tasks` (a few per user, a few more in total) before
+//! they start, and give it back when their progress ends or the client goes
+//! away; past that they are refused with 429 naming what is running.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +36,7 @@ use super::{redact, with_body_limit, AppPath, Route};
 use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
+use crate::limits::{is_length_limit, Limits, Slot};
 use crate::{AppState, LOCAL_ENDPOINT};
 
 mod form;
@@ -190,27 +196,41 @@ async fn prune(
 
 async fn pull(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppJson(req): AppJson<ImageReference>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     let reference = ImageRef::parse(req.reference.trim()).map_err(AppError::BadRequest)?;
+    let slot = limits
+        .tasks
+        .acquire(me.user_id, format!("pull of {reference}"))?;
     let login = state
         .store
         .registry_login_for(&state.config.data_dir, &reference.registry_host())
         .await?;
     let progress = engine.pull_image(&reference, login).await?;
-    Ok(progress_response(progress, format!("image {reference}")))
+    Ok(progress_response(
+        progress,
+        format!("image {reference}"),
+        slot,
+    ))
 }
 
 async fn push(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+    me: Principal,
     AppPath((ep, id)): AppPath<(String, String)>,
     AppJson(req): AppJson<ImageReference>,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
     check_image_name(&id).map_err(AppError::BadRequest)?;
     let target = ImageRef::parse(req.reference.trim()).map_err(AppError::BadRequest)?;
+    let slot = limits
+        .tasks
+        .acquire(me.user_id, format!("push of {target}"))?;
     let login = state
         .store
         .registry_login_for(&state.config.data_dir, &target.registry_host())
@@ -219,23 +239,32 @@ async fn push(
     Ok(progress_response(
         progress,
         format!("image {id} -> {target}"),
+        slot,
     ))
 }
 
 async fn build(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     AppQuery(mut options): AppQuery<BuildOptions>,
     request: Request,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
+    // Taken before the context is read: the upload is part of the build.
+    let slot = limits.tasks.acquire(me.user_id, build_label(&options))?;
     if build_body(request.headers())? == BuildBody::Form {
         let spool = read_build_form(request, &mut options, MAX_BUILD_CONTEXT).await?;
         let logins = state.store.registry_logins(&state.config.data_dir).await?;
         let progress = engine
             .build_image_from_file(&options, logins, spool)
             .await?;
-        return Ok(progress_response(progress, build_audit_target(&options)));
+        return Ok(progress_response(
+            progress,
+            build_audit_target(&options),
+            slot,
+        ));
     }
     let upload = Upload::new(request, MAX_BUILD_CONTEXT, "build context")?;
     let too_large = upload.too_large.clone();
@@ -248,7 +277,20 @@ async fn build(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(progress_response(progress, build_audit_target(&options)))
+    Ok(progress_response(
+        progress,
+        build_audit_target(&options),
+        slot,
+    ))
+}
+
+/// What a running build is called in a refusal: its tag, when the query
+/// names one (a form's fields are read later).
+fn build_label(options: &BuildOptions) -> String {
+    match options.tag.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => format!("build of {t}"),
+        None => "a build".to_string(),
+    }
 }
 
 fn build_audit_target(options: &BuildOptions) -> String {
@@ -260,10 +302,14 @@ fn build_audit_target(options: &BuildOptions) -> String {
 
 async fn import(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+    me: Principal,
     AppPath(ep): AppPath<String>,
     request: Request,
 ) -> AppResult<Response> {
     let engine = state.endpoints.get(&ep)?;
+    // Held until the engine has loaded the archive.
+    let _slot = limits.tasks.acquire(me.user_id, "an image import")?;
     let limit = usize::try_from(MAX_IMPORT).unwrap_or(usize::MAX);
     let upload = Upload::new(request, limit, "image archive")?;
     let too_large = upload.too_large.clone();
@@ -287,11 +333,15 @@ async fn import(
     Ok((StatusCode::CREATED, audit, AppJson(report)).into_response())
 }
 
-/// Progress as JSON lines, one per event, sent as they come.
+/// Progress as JSON lines, one per event, sent as they come. `slot` is
+/// given back when the progress ends, or when the client goes away (the
+/// body, and the stream with it, is dropped).
 fn progress_response(
     progress: impl Stream<Item = Progress> + Send + 'static,
     target: String,
+    slot: Slot,
 ) -> Response {
+    let progress = holding(progress, slot);
     let (progress, later) = audit_stream(progress, |p| matches!(p, Progress::Error { .. }));
     let lines = progress.map(|p| {
         let mut line = serde_json::to_vec(&p).unwrap_or_default();
@@ -308,6 +358,26 @@ fn progress_response(
     // Proxies that buffer would hold the progress back until the end.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     (Extension(AuditTarget(target)), Extension(later), response).into_response()
+}
+
+/// `stream`, keeping `slot` until its last item.
+fn holding<S>(stream: S, slot: Slot) -> impl Stream<Item = S::Item> + Send + 'static
+where
+    S: Stream + Send + 'static,
+    S::Item: Send,
+{
+    futures_util::stream::unfold(
+        (Box::pin(stream), Some(slot)),
+        |(mut stream, mut slot)| async move {
+            match stream.next().await {
+                Some(item) => Some((item, (stream, slot))),
+                None => {
+                    slot.take();
+                    None
+                }
+            }
+        },
+    )
 }
 
 /// An upload body on its way to the engine, within `limit` bytes.
@@ -398,17 +468,6 @@ fn too_large_error(what: &str, limit: usize) -> AppError {
         "the {what} is larger than the {} MiB berth accepts",
         limit >> 20
     ))
-}
-
-fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
 
 /// Refuses a body that is not an archive the engine can read.

@@ -108,8 +108,20 @@ impl TestApp {
         }
     }
 
-    /// Creates a user with `role` through the admin, and signs them in.
+    /// Creates a user with `role` through the admin, grants them that role
+    /// on the local endpoint (a non-admin reaches only granted endpoints),
+    /// and signs them in.
     pub async fn user(&self, admin: &Api, name: &str, role: Role) -> Api {
+        let api = self.user_without_grant(admin, name, role).await;
+        if role != Role::Admin {
+            grant(admin, "local", json!({"user": name, "role": role})).await;
+        }
+        api
+    }
+
+    /// Creates a user with `role` through the admin and signs them in; no
+    /// endpoint is granted to them.
+    pub async fn user_without_grant(&self, admin: &Api, name: &str, role: Role) -> Api {
         let password = format!("{name}-password-1");
         let r = admin
             .post_json(
@@ -133,6 +145,26 @@ impl TestApp {
         assert_eq!(r.status(), StatusCode::OK);
         api
     }
+}
+
+/// Adds `grant` (`{"user"|"team": name, "role"}`) to endpoint `ep`'s
+/// grants, keeping the others.
+pub async fn grant(admin: &Api, ep: &str, grant: serde_json::Value) {
+    let path = format!("/api/v1/endpoints/{ep}/access");
+    let r = admin.get(&path).await;
+    assert_eq!(r.status(), StatusCode::OK, "read the grants of {ep}");
+    let mut access: serde_json::Value = r.json().await.expect("grants");
+    access["grants"]
+        .as_array_mut()
+        .expect("a list of grants")
+        .push(grant);
+    let r = admin.put_json(&path, &access).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "grant on {ep}: {}",
+        r.text().await.unwrap_or_default()
+    );
 }
 
 /// A typed HTTP client for berth's API.
@@ -215,6 +247,14 @@ impl Api {
             .send()
             .await
             .expect("PATCH")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.req(reqwest::Method::PUT, path)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
     }
 
     pub async fn delete(&self, path: &str) -> Response {
