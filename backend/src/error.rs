@@ -163,7 +163,8 @@ pub struct EngineText(pub String);
 
 /// Middleware inside the policy's (it needs the [`Principal`] that
 /// `auth::policy::enforce` puts on the request): an admin's engine refusal
-/// shows the engine's own text instead of the generic message.
+/// shows the engine's own text instead of the generic message. Admin is the
+/// role the request acts with: on an endpoint's route, the role there.
 pub async fn engine_text_for_admins(request: Request, next: Next) -> Response {
     let admin = request
         .extensions()

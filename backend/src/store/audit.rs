@@ -54,19 +54,7 @@ const SEVERAL_ACTORS: &str = "(several)";
 impl Store {
     /// Writes a row; its id.
     pub async fn write_audit(&self, entry: NewAudit<'_>) -> AppResult<i64> {
-        let done = sqlx::query(
-            "INSERT INTO audit_log (actor, action, target, outcome, status, address)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(capped_actor(entry.actor))
-        .bind(entry.action)
-        .bind(entry.target)
-        .bind(entry.outcome)
-        .bind(i64::from(entry.status))
-        .bind(entry.address.map(address_text))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.last_insert_rowid())
+        insert_audit(&self.pool, &entry).await
     }
 
     /// Writes a refusal, or, when the same one was written less than a
@@ -81,6 +69,9 @@ impl Store {
         any_actor: bool,
     ) -> AppResult<i64> {
         let address = entry.address.map(address_text);
+        // One writer at a time from the first statement on, so refusals
+        // that arrive together still find the row the first one wrote.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let collapsed: Option<i64> = sqlx::query_scalar(
             "UPDATE audit_log
                 SET count = count + 1,
@@ -99,12 +90,14 @@ impl Store {
         .bind(address.as_deref())
         .bind(any_actor)
         .bind(SEVERAL_ACTORS)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        match collapsed {
-            Some(id) => Ok(id),
-            None => self.write_audit(entry).await,
-        }
+        let id = match collapsed {
+            Some(id) => id,
+            None => insert_audit(&mut *tx, &entry).await?,
+        };
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Deletes the rows older than `days` days; how many went.
@@ -166,6 +159,25 @@ impl Store {
             })
             .collect())
     }
+}
+
+async fn insert_audit<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    entry: &NewAudit<'_>,
+) -> AppResult<i64> {
+    let done = sqlx::query(
+        "INSERT INTO audit_log (actor, action, target, outcome, status, address)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(capped_actor(entry.actor))
+    .bind(entry.action)
+    .bind(entry.target)
+    .bind(entry.outcome)
+    .bind(i64::from(entry.status))
+    .bind(entry.address.map(address_text))
+    .execute(executor)
+    .await?;
+    Ok(done.last_insert_rowid())
 }
 
 /// The longest actor name the audit log keeps: the longest username berth

@@ -262,3 +262,18 @@ async fn a_non_admin_sees_no_engine_text_and_an_admin_does() {
     let detail = expect_problem(r, status).await;
     assert!(detail.contains("/berth-attack/no-such-binary"), "{detail}");
 }
+
+#[tokio::test]
+async fn audit_rows_older_than_the_retention_are_pruned() {
+    let (app, admin) = TestApp::start_set_up().await;
+    let before = audit_rows(&admin, "").await;
+    assert!(!before.is_empty(), "setup was audited");
+    // The default keeps 90 days: nothing written today goes.
+    assert_eq!(app.state.store.prune_audit(90).await.expect("prune"), 0);
+    assert_eq!(audit_rows(&admin, "").await.len(), before.len());
+    // Zero days keeps nothing older than now.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let pruned = app.state.store.prune_audit(0).await.expect("prune");
+    assert_eq!(pruned, before.len() as u64);
+    assert!(audit_rows(&admin, "").await.is_empty());
+}
