@@ -60,6 +60,7 @@ impl AppState {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let token = (users == 0).then(new_secret);
+        store.spawn_audit_retention(config.audit_retention_days);
         let app = App {
             config,
             store,

@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::policy::{enforce, Gate, PolicyTable, RoutePolicy};
 use crate::auth::Access;
-use crate::error::{problem, AppError};
+use crate::error::{engine_text_for_admins, problem, AppError};
 use crate::AppState;
 
 /// The largest JSON body the API takes.
@@ -190,6 +190,8 @@ pub fn router(state: AppState) -> Router {
         table: Arc::new(table),
     };
     router
+        // Inside `enforce`, which puts the principal on the request.
+        .route_layer(axum::middleware::from_fn(engine_text_for_admins))
         .route_layer(axum::middleware::from_fn_with_state(gate, enforce))
         .layer(axum::Extension(document))
         .layer(crate::limits::layer())

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 
 use super::access;
 use super::client::ClientInfo;
-use super::principal::identify;
+use super::principal::identify_throttled;
 use crate::error::AppError;
 use crate::policy::ownership;
 use crate::store::{NewAudit, UserRow};
@@ -294,7 +294,14 @@ pub async fn enforce(State(gate): State<Gate>, mut request: Request, next: Next)
     };
     let mutating = writes && policy.audited;
 
-    let (mut principal, limits) = match identify(&state.store, request.headers()).await {
+    let identified = identify_throttled(
+        &state.store,
+        &state.login_throttle,
+        address,
+        request.headers(),
+    )
+    .await;
+    let (mut principal, limits) = match identified {
         Ok(Some((p, limits))) => (Some(p), limits),
         Ok(None) => (None, None),
         Err(e) => {

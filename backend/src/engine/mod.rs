@@ -53,6 +53,14 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     BadRequest(String),
+    /// The engine refused a call about `what` with a client error: its own
+    /// text, shown to admins only (see `AppError::Engine`).
+    #[error("{what}: {message}")]
+    Refused {
+        status: u16,
+        what: String,
+        message: String,
+    },
     /// The engine cannot be reached at all.
     #[error("endpoint {endpoint} is unreachable: {reason}")]
     Unavailable { endpoint: String, reason: String },
@@ -70,6 +78,16 @@ impl From<EngineError> for AppError {
             EngineError::Unavailable { endpoint, reason } => {
                 AppError::Unavailable { endpoint, reason }
             }
+            EngineError::Refused {
+                status,
+                what,
+                message,
+            } => AppError::Engine {
+                status: axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+                what,
+                text: message,
+            },
             EngineError::Other(m) => AppError::internal(m),
         }
     }
@@ -164,10 +182,11 @@ impl Engine {
                 message,
             } => match status_code {
                 404 => EngineError::NotFound(format!("no {what} on endpoint {}", self.id)),
-                409 => EngineError::Conflict(format!("{what}: {}", tidy_engine_message(&message))),
-                400 => {
-                    EngineError::BadRequest(format!("{what}: {}", tidy_engine_message(&message)))
-                }
+                400 | 409 => EngineError::Refused {
+                    status: status_code,
+                    what: what.to_string(),
+                    message: tidy_engine_message(&message),
+                },
                 _ => {
                     EngineError::Other(format!("{what}: engine answered {status_code}: {message}"))
                 }

@@ -359,6 +359,7 @@ mod tests {
             outcome: outcome.into(),
             status: 200,
             address: Some("192.0.2.7".into()),
+            count: 1,
         }
     }
 
