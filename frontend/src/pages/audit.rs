@@ -57,9 +57,18 @@ fn outcome_badge(entry: &AuditEntry) -> impl IntoView {
         "denied" => ("badge badge-amber", "denied"),
         _ => ("badge badge-red", "failed"),
     };
+    // Repeated refusals within a minute share one row.
+    let times = (entry.count > 1).then(|| {
+        view! {
+            <span class="badge audit-count" title="The same refusal, repeated within a minute">
+                {format!("×{}", entry.count)}
+            </span>
+        }
+    });
     view! {
         <span class=class>{word}</span>
         <span class="muted mono audit-status">{entry.status}</span>
+        {times}
     }
 }
 
