@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use crate::auth::password::Hashing;
 use crate::auth::revocation::Revocations;
 use crate::auth::secret::{hash_secret, new_secret, same_hash};
 use crate::auth::throttle::LoginThrottle;
@@ -20,6 +21,8 @@ pub struct App {
     pub login_throttle: LoginThrottle,
     /// Tells open sockets to check their user's rights again.
     pub revocations: Revocations,
+    /// The queue every password hash waits in.
+    pub hashing: Hashing,
     /// The hash of the one-time setup token, while no user exists.
     setup_token: Mutex<Option<[u8; 32]>>,
 }
@@ -67,6 +70,7 @@ impl AppState {
             endpoints,
             login_throttle: LoginThrottle::default(),
             revocations: Revocations::default(),
+            hashing: Hashing::default(),
             setup_token: Mutex::new(token.as_deref().map(hash_secret)),
         };
         Ok((AppState(Arc::new(app)), token))

@@ -9,7 +9,6 @@ use protocol::{EndpointRole, LoginRequest, Role, SessionInfo};
 use super::Route;
 use crate::auth::access;
 use crate::auth::client::ClientInfo;
-use crate::auth::password::verify_password;
 use crate::auth::policy::{AuditActor, Credential, TokenLimits};
 use crate::auth::principal::{session_cookie, SESSION_COOKIE};
 use crate::auth::revocation::Recheck;
@@ -62,7 +61,7 @@ async fn login(
         let attempt = state.login_throttle.admit(&req.username, client.address)?;
         let user = state.store.user_by_name(&req.username).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        if !verify_password(req.password, hash).await? {
+        if !state.hashing.verify(req.password, hash).await? {
             return Err(AppError::Unauthorized("wrong username or password".into()));
         }
         let user =

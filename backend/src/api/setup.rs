@@ -12,7 +12,7 @@ use protocol::{SetupRequest, SetupStatus};
 use super::session::open_session;
 use super::Route;
 use crate::auth::client::ClientInfo;
-use crate::auth::password::{check_new_password, check_username, hash_password};
+use crate::auth::password::{check_new_password, check_username};
 use crate::auth::policy::AuditActor;
 use crate::auth::throttle::Guess;
 use crate::auth::Access;
@@ -80,7 +80,7 @@ async fn setup(
     let create = async {
         check_username(&username)?;
         check_new_password(&password)?;
-        let hash = hash_password(password).await?;
+        let hash = state.hashing.hash(password).await?;
         state
             .store
             .create_first_admin(&username, &hash)

@@ -7,7 +7,7 @@ use axum::Extension;
 use protocol::{NewUser, Role, User, UserPatch};
 
 use super::{AppPath, Route};
-use crate::auth::password::{check_new_password, check_username, hash_password};
+use crate::auth::password::{check_new_password, check_username};
 use crate::auth::policy::AuditTarget;
 use crate::auth::revocation::Recheck;
 use crate::auth::Access;
@@ -68,7 +68,7 @@ async fn create(
 ) -> AppResult<Response> {
     check_username(&req.username)?;
     check_new_password(&req.password)?;
-    let hash = hash_password(req.password).await?;
+    let hash = state.hashing.hash(req.password).await?;
     let user = state
         .store
         .create_user(&req.username, &hash, req.role)
@@ -85,7 +85,7 @@ async fn update(
     let hash = match patch.password {
         Some(p) => {
             check_new_password(&p)?;
-            Some(hash_password(p).await?)
+            Some(state.hashing.hash(p).await?)
         }
         None => None,
     };
