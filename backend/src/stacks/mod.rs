@@ -73,19 +73,80 @@ fn absolute(path: PathBuf) -> String {
         .to_string()
 }
 
+/// Temporary files berth writes in a stack's folder before renaming them
+/// into place; one a crash left behind is removed at the next start.
+pub const TEMP_PREFIX: &str = ".berth-tmp-";
+
 /// Writes the stack's source into its folder, where the compose CLI (and
-/// berth's builds) can read it beside the other files.
+/// berth's builds) can read it beside the other files. Each file is
+/// written whole to a temporary file and renamed over the old one, so a
+/// crash leaves the old file or the new one, never half of either.
 async fn write_files(dir: &Path, compose: &str, env: &str) -> AppResult<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    tokio::fs::write(dir.join("compose.yaml"), compose)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write compose.yaml: {e}")))?;
-    tokio::fs::write(dir.join(".env"), env)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write .env: {e}")))?;
+    let dir = dir.to_path_buf();
+    let (compose, env) = (compose.to_string(), env.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        replace_file(&dir, "compose.yaml", &compose)?;
+        replace_file(&dir, ".env", &env)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("writing the stack's files failed: {e}")))?
+}
+
+/// Writes `text` to `dir/name` atomically: a temporary file in `dir`,
+/// flushed to disk, then renamed over `name`.
+fn replace_file(dir: &Path, name: &str, text: &str) -> AppResult<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| AppError::internal(format!("cannot write {name}: {e}"));
+    let mut file = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    file.write_all(text.as_bytes()).map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(dir.join(name)).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Removes what a crash can leave in the data dir: upload staging folders
+/// and half-written temporary files in the stacks' folders. Run at start,
+/// before anything else writes there.
+pub fn remove_crash_leftovers(data_dir: &Path) {
+    files::remove_staging(data_dir);
+    let Ok(endpoints) = std::fs::read_dir(data_dir.join("stacks")) else {
+        return;
+    };
+    for stack in endpoints
+        .flatten()
+        .filter_map(|ep| std::fs::read_dir(ep.path()).ok())
+        .flatten()
+        .flatten()
+    {
+        let Ok(inside) = std::fs::read_dir(stack.path()) else {
+            continue;
+        };
+        for entry in inside.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                remove_leftover(&entry.path());
+            }
+        }
+    }
+}
+
+/// Removes a file or folder a crash left, saying so in the log.
+fn remove_leftover(path: &Path) {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match removed {
+        Ok(()) => tracing::info!(path = %path.display(), "removed what a crash left behind"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove what a crash left behind")
+        }
+    }
 }
 
 /// Parses a stack's file with everything it draws from the stack's
