@@ -710,3 +710,35 @@ async fn users_edited_while_berth_dies_are_changed_wholly_or_not_at_all() {
         listed.len()
     );
 }
+
+// ---------------------------------------------------------------- revisions
+
+#[tokio::test]
+async fn saves_arriving_together_each_get_their_own_revision() {
+    let (_app, admin) = TestApp::start_set_up().await;
+    let name = project_name("crashrev");
+    let _cleanup = ProjectCleanup(name.clone());
+    let compose = |n: usize| format!("# save {n}\n{}", three_services());
+    let r = admin
+        .post_json(S, &json!({"name": name, "compose": compose(0), "env": ""}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let path = format!("{S}/{name}");
+    let saves = (1..=6).map(|n| {
+        let (admin, path, compose) = (&admin, &path, compose(n));
+        async move {
+            let r = admin
+                .put_json(path, &json!({"compose": compose, "env": ""}))
+                .await;
+            let status = r.status();
+            (status, r.text().await.unwrap_or_default())
+        }
+    });
+    for (status, text) in futures_util::future::join_all(saves).await {
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+    let revisions: Vec<protocol::StackRevision> =
+        admin.get_json(&format!("{path}/revisions")).await;
+    let numbers: Vec<i64> = revisions.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [7, 6, 5, 4, 3, 2, 1]);
+}
