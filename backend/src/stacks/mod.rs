@@ -667,3 +667,58 @@ pub async fn detail(state: &AppState, ep: &str, name: &str) -> AppResult<StackDe
         config_files,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_stacks_files_are_replaced_whole_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let folder = dir.path().join("stacks/local/web");
+        write_files(&folder, "services: {}\n", "A=1\n")
+            .await
+            .expect("first");
+        write_files(&folder, "services:\n  a:\n    image: x\n", "")
+            .await
+            .expect("second");
+        assert_eq!(names(&folder), [".env", "compose.yaml"]);
+        assert_eq!(
+            std::fs::read_to_string(folder.join("compose.yaml")).expect("read"),
+            "services:\n  a:\n    image: x\n"
+        );
+    }
+
+    #[test]
+    fn what_a_crash_left_in_the_data_dir_is_removed_at_start() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = dir.path();
+        let folder = data.join("stacks/local/web");
+        std::fs::create_dir_all(folder.join("sub")).expect("folder");
+        std::fs::write(folder.join("compose.yaml"), "services: {}\n").expect("file");
+        std::fs::write(folder.join(format!("{TEMP_PREFIX}x1")), "serv").expect("temp");
+        // A user's own file of that name further down is theirs.
+        std::fs::write(folder.join(format!("sub/{TEMP_PREFIX}keep")), "k").expect("deep");
+        let staging = data.join(".stack-upload-abc");
+        std::fs::create_dir_all(staging.join("a/b")).expect("staging");
+        std::fs::write(staging.join("a/b/c"), "half").expect("staged");
+        std::fs::write(data.join("berth.db"), "").expect("db");
+        remove_crash_leftovers(data);
+        assert_eq!(names(data), ["berth.db", "stacks"]);
+        assert_eq!(names(&folder), ["compose.yaml", "sub"]);
+        assert_eq!(names(&folder.join("sub")), [format!("{TEMP_PREFIX}keep")]);
+        // Nothing to clean, or no stacks folder at all, is fine.
+        remove_crash_leftovers(data);
+        remove_crash_leftovers(&data.join("missing"));
+    }
+}

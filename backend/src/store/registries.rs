@@ -393,4 +393,40 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
     }
+
+    #[test]
+    fn first_uses_together_share_one_whole_key_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(KEY_FILE);
+        let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| create_key_file(&path).expect("a key")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, [KEY_FILE]);
+    }
+
+    #[test]
+    fn what_a_crash_left_of_the_key_file_is_removed_and_a_whole_key_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(KEY_FILE);
+        // An empty key file (made, never written) and a temporary one.
+        std::fs::write(&path, "").expect("empty key");
+        std::fs::write(dir.path().join(format!("{KEY_TEMP_PREFIX}abc")), "12").expect("temp");
+        remove_key_leftovers(dir.path());
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+        let key = secret_key(dir.path()).expect("a new key");
+        remove_key_leftovers(dir.path());
+        assert_eq!(secret_key(dir.path()).expect("the same key"), key);
+    }
 }
