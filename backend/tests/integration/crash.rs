@@ -315,6 +315,10 @@ async fn a_deploy_killed_midway_shows_what_the_engine_has_and_a_redeploy_finishe
         "ok",
         "the file as the crash left it"
     );
+    // What a crash between saving a revision and writing the stack's folder
+    // (or midway through that write) leaves there.
+    let folder = data.path().join("stacks/local").join(&name);
+    std::fs::write(folder.join("compose.yaml"), "services:\n  d").expect("cut short");
     // What an upload killed midway leaves behind.
     let staging = data.path().join(".stack-upload-killed");
     std::fs::create_dir_all(staging.join("inner")).expect("staging");
@@ -343,6 +347,16 @@ async fn a_deploy_killed_midway_shows_what_the_engine_has_and_a_redeploy_finishe
         }
     }
     assert_eq!(running, vec!["db".to_string()], "{detail:?}");
+    let listed: Vec<protocol::StackSummary> = admin.get_json(S).await;
+    let summary = listed
+        .iter()
+        .find(|s| s.name == name)
+        .expect("the stack is listed");
+    assert_eq!(
+        (summary.services_running, summary.services_total),
+        (1, 3),
+        "{summary:?}"
+    );
     let plan = plan_of(&admin, &name).await;
     let mut to_create: Vec<String> = plan
         .steps
@@ -383,6 +397,11 @@ async fn a_deploy_killed_midway_shows_what_the_engine_has_and_a_redeploy_finishe
         );
     }
     assert!(plan_of(&admin, &name).await.unchanged);
+    assert_eq!(
+        std::fs::read_to_string(folder.join("compose.yaml")).expect("the folder's file"),
+        compose,
+        "the deploy wrote the folder again"
+    );
     eprintln!(
         "crash figures: deploy: killed after {} lines; restart found db running, web and worker to create; redeploy done",
         seen.len()
