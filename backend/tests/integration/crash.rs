@@ -586,8 +586,9 @@ async fn a_pull_killed_midway_succeeds_after_the_restart() {
         .await
         .expect("the pulled image is on the engine");
     eprintln!(
-        "crash figures: pull: killed after {} progress lines; restart listed {} images; the pull again done",
+        "crash figures: pull: killed after {} progress lines (the last: {}); restart listed {} images; the pull again done",
         seen.len(),
+        seen.last().map(String::as_str).unwrap_or_default(),
         listed.len()
     );
 }
