@@ -457,6 +457,20 @@ pub async fn create(
             who.user_id,
         )
         .await?;
+    // A folder already there belongs to no stack: a crash cut short the
+    // deletion of an earlier stack of this name. The new one starts empty.
+    match tokio::fs::remove_dir_all(&dir).await {
+        Ok(()) => {
+            tracing::info!(folder = %dir.display(), "removed the folder a deleted stack left")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(AppError::internal(format!(
+                "cannot clear {}: {e}",
+                dir.display()
+            )))
+        }
+    }
     write_files(&dir, &row.compose, &row.env).await?;
     detail(state, ep, &input.name).await
 }

@@ -319,6 +319,11 @@ async fn a_deploy_killed_midway_shows_what_the_engine_has_and_a_redeploy_finishe
     // (or midway through that write) leaves there.
     let folder = data.path().join("stacks/local").join(&name);
     std::fs::write(folder.join("compose.yaml"), "services:\n  d").expect("cut short");
+    // What a crash between forgetting a stack and removing its folder leaves.
+    let gone = project_name("crashgone");
+    let gone_folder = data.path().join("stacks/local").join(&gone);
+    std::fs::create_dir_all(&gone_folder).expect("folder");
+    std::fs::write(gone_folder.join("secret.txt"), "the old stack's").expect("old file");
     // What an upload killed midway leaves behind.
     let staging = data.path().join(".stack-upload-killed");
     std::fs::create_dir_all(staging.join("inner")).expect("staging");
@@ -383,6 +388,16 @@ async fn a_deploy_killed_midway_shows_what_the_engine_has_and_a_redeploy_finishe
         .expect("the deploy's audit row");
     assert!(up.outcome == "ok" || up.outcome == "failed", "{up:?}");
     assert!(up.target.contains(&name), "{up:?}");
+
+    // A new stack of a deleted one's name does not inherit its files.
+    let r = admin
+        .post_json(S, &json!({"name": gone, "compose": compose, "env": ""}))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let files: protocol::StackFiles = admin.get_json(&format!("{S}/{gone}/files")).await;
+    let paths: Vec<&str> = files.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.is_empty(), "{paths:?}");
+    assert!(!gone_folder.join("secret.txt").exists());
 
     // The redeploy finishes the job.
     let lines = progress(&admin, &format!("{S}/{name}/up"), json!({})).await;
