@@ -46,6 +46,9 @@ impl AppState {
     /// yet, makes the one-time setup token (returned so the caller prints it).
     pub async fn new(config: ServeArgs) -> anyhow::Result<(AppState, Option<String>)> {
         let store = Store::open(&config.data_dir).await?;
+        // Nothing else runs yet: what a crash left half written goes now.
+        crate::stacks::remove_crash_leftovers(&config.data_dir);
+        crate::store::registries::remove_key_leftovers(&config.data_dir);
         store
             .upsert_endpoint(LOCAL_ENDPOINT, "local", &config.docker_host)
             .await

@@ -202,6 +202,10 @@ pub async fn prepare(
         )
         .await?;
         tracing::info!(stack = %name, revision = n, "rolling back");
+    } else {
+        // The folder holds the file being deployed, also after a crash
+        // that came between saving a revision and writing it there.
+        super::write_files(&folder, &source.compose, &source.env).await?;
     }
     let to_build: Vec<String> = services
         .iter()

@@ -243,6 +243,23 @@ pub async fn upload(
     .map_err(|e| AppError::internal(format!("unpacking failed: {e}")))?
 }
 
+/// Removes the staging folders uploads that were cut short by a crash
+/// left in `data_dir` (a finished or failed upload removes its own).
+pub(super) fn remove_staging(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STAGING_PREFIX)
+        {
+            super::remove_leftover(&entry.path());
+        }
+    }
+}
+
 fn upload_too_large() -> AppError {
     AppError::PayloadTooLarge(format!(
         "the upload is larger than the {} MiB berth accepts",

@@ -73,19 +73,80 @@ fn absolute(path: PathBuf) -> String {
         .to_string()
 }
 
+/// Temporary files berth writes in a stack's folder before renaming them
+/// into place; one a crash left behind is removed at the next start.
+pub const TEMP_PREFIX: &str = ".berth-tmp-";
+
 /// Writes the stack's source into its folder, where the compose CLI (and
-/// berth's builds) can read it beside the other files.
+/// berth's builds) can read it beside the other files. Each file is
+/// written whole to a temporary file and renamed over the old one, so a
+/// crash leaves the old file or the new one, never half of either.
 async fn write_files(dir: &Path, compose: &str, env: &str) -> AppResult<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    tokio::fs::write(dir.join("compose.yaml"), compose)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write compose.yaml: {e}")))?;
-    tokio::fs::write(dir.join(".env"), env)
-        .await
-        .map_err(|e| AppError::internal(format!("cannot write .env: {e}")))?;
+    let dir = dir.to_path_buf();
+    let (compose, env) = (compose.to_string(), env.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        replace_file(&dir, "compose.yaml", &compose)?;
+        replace_file(&dir, ".env", &env)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("writing the stack's files failed: {e}")))?
+}
+
+/// Writes `text` to `dir/name` atomically: a temporary file in `dir`,
+/// flushed to disk, then renamed over `name`.
+fn replace_file(dir: &Path, name: &str, text: &str) -> AppResult<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| AppError::internal(format!("cannot write {name}: {e}"));
+    let mut file = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    file.write_all(text.as_bytes()).map_err(fail)?;
+    file.as_file().sync_all().map_err(fail)?;
+    file.persist(dir.join(name)).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Removes what a crash can leave in the data dir: upload staging folders
+/// and half-written temporary files in the stacks' folders. Run at start,
+/// before anything else writes there.
+pub fn remove_crash_leftovers(data_dir: &Path) {
+    files::remove_staging(data_dir);
+    let Ok(endpoints) = std::fs::read_dir(data_dir.join("stacks")) else {
+        return;
+    };
+    for stack in endpoints
+        .flatten()
+        .filter_map(|ep| std::fs::read_dir(ep.path()).ok())
+        .flatten()
+        .flatten()
+    {
+        let Ok(inside) = std::fs::read_dir(stack.path()) else {
+            continue;
+        };
+        for entry in inside.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                remove_leftover(&entry.path());
+            }
+        }
+    }
+}
+
+/// Removes a file or folder a crash left, saying so in the log.
+fn remove_leftover(path: &Path) {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match removed {
+        Ok(()) => tracing::info!(path = %path.display(), "removed what a crash left behind"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove what a crash left behind")
+        }
+    }
 }
 
 /// Parses a stack's file with everything it draws from the stack's
@@ -396,6 +457,20 @@ pub async fn create(
             who.user_id,
         )
         .await?;
+    // A folder already there belongs to no stack: a crash cut short the
+    // deletion of an earlier stack of this name. The new one starts empty.
+    match tokio::fs::remove_dir_all(&dir).await {
+        Ok(()) => {
+            tracing::info!(folder = %dir.display(), "removed the folder a deleted stack left")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(AppError::internal(format!(
+                "cannot clear {}: {e}",
+                dir.display()
+            )))
+        }
+    }
     write_files(&dir, &row.compose, &row.env).await?;
     detail(state, ep, &input.name).await
 }
@@ -605,4 +680,59 @@ pub async fn detail(state: &AppState, ep: &str, name: &str) -> AppResult<StackDe
         orphans,
         config_files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_stacks_files_are_replaced_whole_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let folder = dir.path().join("stacks/local/web");
+        write_files(&folder, "services: {}\n", "A=1\n")
+            .await
+            .expect("first");
+        write_files(&folder, "services:\n  a:\n    image: x\n", "")
+            .await
+            .expect("second");
+        assert_eq!(names(&folder), [".env", "compose.yaml"]);
+        assert_eq!(
+            std::fs::read_to_string(folder.join("compose.yaml")).expect("read"),
+            "services:\n  a:\n    image: x\n"
+        );
+    }
+
+    #[test]
+    fn what_a_crash_left_in_the_data_dir_is_removed_at_start() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = dir.path();
+        let folder = data.join("stacks/local/web");
+        std::fs::create_dir_all(folder.join("sub")).expect("folder");
+        std::fs::write(folder.join("compose.yaml"), "services: {}\n").expect("file");
+        std::fs::write(folder.join(format!("{TEMP_PREFIX}x1")), "serv").expect("temp");
+        // A user's own file of that name further down is theirs.
+        std::fs::write(folder.join(format!("sub/{TEMP_PREFIX}keep")), "k").expect("deep");
+        let staging = data.join(".stack-upload-abc");
+        std::fs::create_dir_all(staging.join("a/b")).expect("staging");
+        std::fs::write(staging.join("a/b/c"), "half").expect("staged");
+        std::fs::write(data.join("berth.db"), "").expect("db");
+        remove_crash_leftovers(data);
+        assert_eq!(names(data), ["berth.db", "stacks"]);
+        assert_eq!(names(&folder), ["compose.yaml", "sub"]);
+        assert_eq!(names(&folder.join("sub")), [format!("{TEMP_PREFIX}keep")]);
+        // Nothing to clean, or no stacks folder at all, is fine.
+        remove_crash_leftovers(data);
+        remove_crash_leftovers(&data.join("missing"));
+    }
 }

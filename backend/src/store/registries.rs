@@ -250,34 +250,66 @@ pub fn secret_key(data_dir: &Path) -> AppResult<[u8; 32]> {
     }
 }
 
+/// The temporary file a new key is written to before it is linked into
+/// place; one a crash left behind is removed at the next start.
+const KEY_TEMP_PREFIX: &str = ".secret.key-";
+
+/// Makes the key file: written whole and flushed under a temporary name,
+/// then linked into place only if no key is there yet. A crash leaves no
+/// key file or a whole one, and a concurrent first use gets the same key.
 fn create_key_file(path: &Path) -> AppResult<[u8; 32]> {
     let mut key = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let written = options.open(path).and_then(|mut file| {
-        file.write_all(format!("{}\n", hex(&key)).as_bytes())?;
-        file.sync_all()
-    });
-    match written {
-        Ok(()) => {
+    let fail =
+        |e: std::io::Error| AppError::internal(format!("cannot create {}: {e}", path.display()));
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // Made readable only by berth's user.
+    let mut file = tempfile::Builder::new()
+        .prefix(KEY_TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    file.write_all(format!("{}\n", hex(&key)).as_bytes())
+        .and_then(|()| file.as_file().sync_all())
+        .map_err(fail)?;
+    match file.persist_noclobber(path) {
+        Ok(_) => {
             tracing::info!(path = %path.display(), "made a new secret key for registry passwords");
             Ok(key)
         }
         // Another request made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path)
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(path)
             .ok()
             .and_then(|bytes| parse_key_file(&bytes))
             .ok_or_else(|| AppError::internal(format!("cannot read {}", path.display()))),
-        Err(e) => Err(AppError::internal(format!(
-            "cannot create {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(fail(e.error)),
+    }
+}
+
+/// Removes key files a crash left half made in `data_dir`: temporary ones,
+/// and an empty `secret.key` (berth before this version created the file
+/// first and wrote it after; no password was ever sealed with an empty one).
+pub fn remove_key_leftovers(data_dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(data_dir) {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(KEY_TEMP_PREFIX)
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let path = data_dir.join(KEY_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), "removed an empty key file a crash left; a new key is made on first use")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove an empty key file")
+            }
+        }
     }
 }
 
@@ -360,5 +392,41 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn first_uses_together_share_one_whole_key_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(KEY_FILE);
+        let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| create_key_file(&path).expect("a key")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names, [KEY_FILE]);
+    }
+
+    #[test]
+    fn what_a_crash_left_of_the_key_file_is_removed_and_a_whole_key_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join(KEY_FILE);
+        // An empty key file (made, never written) and a temporary one.
+        std::fs::write(&path, "").expect("empty key");
+        std::fs::write(dir.path().join(format!("{KEY_TEMP_PREFIX}abc")), "12").expect("temp");
+        remove_key_leftovers(dir.path());
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+        let key = secret_key(dir.path()).expect("a new key");
+        remove_key_leftovers(dir.path());
+        assert_eq!(secret_key(dir.path()).expect("the same key"), key);
     }
 }

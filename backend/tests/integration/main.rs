@@ -8,6 +8,7 @@ mod auth;
 mod compose_hooks;
 mod compose_spec;
 mod containers;
+mod crash;
 mod engine_restart;
 mod hardening;
 mod images;
