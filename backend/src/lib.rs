@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod memory;
 pub mod policy;
 pub mod stacks;
 mod state;

@@ -7,8 +7,24 @@ use berth::AppState;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread or allocation of note: this may start the binary
+    // again with the allocator's settings (see `berth::memory`).
+    let untuned = berth::memory::tune();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(untuned))
+}
+
+async fn run(untuned: Option<String>) -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -16,6 +32,9 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Some(why) = untuned {
+        tracing::warn!("{why}; memory freed after bursts may not return to the system");
+    }
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
     };
