@@ -81,6 +81,11 @@ fn path_param(path: &str, name: &str) -> Value {
 /// A query schema drops `null` from its types: a parameter is left out,
 /// never sent as null.
 fn without_null(mut schema: Value) -> Value {
+    if schema.get("default").is_some_and(Value::is_null) {
+        if let Some(obj) = schema.as_object_mut() {
+            obj.remove("default");
+        }
+    }
     if let Some(Value::Array(types)) = schema.get_mut("type") {
         types.retain(|t| t != "null");
         if types.len() == 1 {
