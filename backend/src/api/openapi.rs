@@ -187,11 +187,11 @@ fn reply_text(status: u16, payload: Payload) -> &'static str {
 /// and those it declares.
 fn error_statuses(route: &Route) -> BTreeSet<u16> {
     let mut statuses: BTreeSet<u16> = route.docs.errors.iter().copied().collect();
-    // Any request with a wrong bearer token counts toward its address's
-    // throttle, public routes included.
-    statuses.insert(429);
+    // A request with a wrong bearer token is refused, and counts toward
+    // its address's throttle, on public routes too.
+    statuses.extend([401, 429]);
     if let Access::AtLeast(_) = route.access {
-        statuses.extend([401, 403]);
+        statuses.insert(403);
     }
     let params = path_params(route.path);
     if !params.is_empty() {

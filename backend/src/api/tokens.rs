@@ -39,7 +39,8 @@ pub fn routes() -> Vec<Route> {
             create,
         )
         .body::<protocol::NewToken>()
-        .returns::<protocol::CreatedToken>(201).errors(&[409]),
+        .returns::<protocol::CreatedToken>(201)
+        .errors(&[409]),
         Route::delete(
             "/api/v1/tokens/{id}",
             ANYONE,
