@@ -160,7 +160,7 @@ fn content(generator: &mut SchemaGenerator, payload: Payload) -> Option<Value> {
         Payload::JsonLines(make) => {
             json!({"application/x-ndjson": {"schema": make(generator).to_value()}})
         }
-        Payload::Bytes(media) if media == "application/json" => {
+        Payload::Bytes("application/json") => {
             json!({"application/json": {"schema": {"type": "object"}}})
         }
         Payload::Bytes(media) => {
