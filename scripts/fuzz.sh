@@ -241,7 +241,8 @@ for path in sys.argv[1:]:
                     requests += 1
                     if resp["status_code"] >= 500:
                         server_errors += 1
-                if v.get("name") in CHECKS and v.get("status") == "failure":
+                name = v.get("name")
+                if isinstance(name, str) and name in CHECKS and v.get("status") == "failure":
                     failures += 1
                     if v["name"] == "response_schema_conformance":
                         schema += 1

@@ -83,7 +83,9 @@ impl Store {
         env: &str,
         author: &str,
     ) -> AppResult<i64> {
-        let mut tx = self.pool.begin().await?;
+        // Reads, then writes: take the write lock first, or a concurrent
+        // writer makes the upgrade fail (SQLITE_BUSY_SNAPSHOT, a 500).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last: Option<(i64, String, String)> = sqlx::query_as(
             "SELECT number, compose, env FROM stack_revisions WHERE stack_id = ? ORDER BY number DESC LIMIT 1",
         )
