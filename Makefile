@@ -2,7 +2,9 @@
 #
 #   make run    install what is missing, start dockerd, build, serve berth
 #   make test   install what is missing, start dockerd, build the test image,
-#               run the Rust tests and the browser tests (see scripts/test.sh)
+#               run the Rust tests, a short API fuzz run and the browser tests
+#               (see scripts/test.sh)
+#   make fuzz   the long API fuzz run (>= 5,000 requests; scripts/fuzz.sh)
 #
 # Everything runs as root on Debian 12; nothing asks questions.
 
@@ -27,7 +29,7 @@ WASM_OPT ?= $(if $(wildcard $(WASM_OPT_BIN)),$(WASM_OPT_BIN),)
 BERTH_LISTEN ?= 127.0.0.1:8080
 BERTH_DATA_DIR ?= ./data
 
-.PHONY: deps dockerd test-image frontend build release run test unit e2e e2e-deps screenshot bench clean
+.PHONY: deps dockerd test-image frontend build release run test unit fuzz fuzz-short e2e e2e-deps screenshot bench clean
 
 ## deps: install missing apt packages, the wasm target, wasm-bindgen-cli, binaryen
 deps:
@@ -64,6 +66,14 @@ test:
 ## unit: the Rust tests: unit (the frontend's pure logic too, natively) and backend integration tests against the real dockerd
 unit:
 	cargo test --workspace
+
+## fuzz: schemathesis against a live berth as admin and viewer, >= 5,000 requests (scripts/fuzz.sh)
+fuzz: dockerd
+	@bash scripts/fuzz.sh long
+
+## fuzz-short: the same, a few hundred requests (a step of `make test`)
+fuzz-short:
+	@bash scripts/fuzz.sh short
 
 ## e2e-deps: npm ci in e2e/ when package-lock.json changed
 e2e-deps:

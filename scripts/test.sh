@@ -6,6 +6,7 @@
 #   test-image  berth-test/busybox:latest (rebuilt only when its recipe changed)
 #   frontend    frontend/dist/ (before the Rust tests: the backend embeds it)
 #   unit        cargo test --workspace (the frontend's logic natively; real dockerd)
+#   fuzz        a short schemathesis run against a live berth (scripts/fuzz.sh short)
 #   release     cargo build --release -p berth
 #   dockerd-again  the engine still whole? (restarted if its default bridge
 #               went missing during the Rust tests)
@@ -52,6 +53,13 @@ summary() {
             END { print p+0, f+0, s+0 }')
         passed=$((passed + p)); fail=$((fail + f)); skipped=$((skipped + s))
     fi
+    # The fuzz step counts one test per role it ran as (admin, viewer):
+    # passed when every check held for both, failed otherwise.
+    for i in "${!names[@]}"; do
+        if [ "${names[$i]}" = fuzz ]; then
+            if [ "${results[$i]}" = ok ]; then passed=$((passed + 2)); else fail=$((fail + 2)); fi
+        fi
+    done
     if [ -f "$LOGS/e2e.log" ]; then
         read -r p f s < <(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/e2e.log" | awk '
             /^ +[0-9]+ passed/  { p += $1 }
@@ -99,6 +107,7 @@ run dockerd yes
 run test-image yes
 run frontend yes
 run unit no
+run fuzz no fuzz-short
 run release yes
 # The engine must still be whole after the Rust tests (a test that starts a
 # dockerd of its own can take the default bridge away): check, heal if needed.

@@ -12,6 +12,7 @@ pub const MAX_GRANTS: usize = 500;
 
 /// A user as a team lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TeamMember {
     pub id: i64,
     pub username: String,
@@ -19,6 +20,7 @@ pub struct TeamMember {
 
 /// `GET /api/v1/teams`: a team and its members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Team {
     pub id: i64,
     pub name: String,
@@ -30,6 +32,7 @@ pub struct Team {
 
 /// `POST /api/v1/teams`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewTeam {
     pub name: String,
 }
@@ -38,6 +41,7 @@ pub struct NewTeam {
 /// name) gets a role there. Grants give `viewer` or `operator`; admins
 /// reach every endpoint without one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Grant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -49,6 +53,7 @@ pub struct Grant {
 /// `GET|PUT /api/v1/endpoints/{ep}/access`: every grant of the endpoint.
 /// A PUT replaces the whole list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EndpointAccess {
     #[serde(default)]
     pub grants: Vec<Grant>,
@@ -91,6 +96,7 @@ impl EndpointAccess {
 
 /// What the caller may do on one endpoint: in `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EndpointRole {
     pub endpoint: String,
     pub role: Role,
@@ -98,6 +104,7 @@ pub struct EndpointRole {
 
 /// One field a policy check refuses, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Refusal {
     /// The spec's field, such as `mounts[0].source` or `privileged`.
     pub field: String,
@@ -113,6 +120,7 @@ pub struct Refusal {
 /// policy would refuse of a spec, before it is submitted. Empty when the
 /// spec passes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyCheck {
     #[serde(default)]
     pub refusals: Vec<Refusal>,

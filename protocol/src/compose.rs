@@ -6,6 +6,7 @@ use crate::ContainerSummary;
 
 /// A problem in a compose file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ComposeIssue {
     /// 1-based; 0 when the issue is about the file as a whole.
     pub line: usize,
@@ -15,6 +16,7 @@ pub struct ComposeIssue {
 
 /// `POST .../stacks/validate` and the 400 of a bad save.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ComposeCheck {
     pub ok: bool,
     pub errors: Vec<ComposeIssue>,
@@ -30,6 +32,7 @@ pub struct ComposeCheck {
 /// (interpolation, `.env`, anchors, `extends`, `include`, override files,
 /// profiles), as `docker compose config` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackConfig {
     /// The resolved compose file, YAML.
     pub config: String,
@@ -39,6 +42,7 @@ pub struct StackConfig {
 
 /// Where a stack comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum StackOrigin {
     /// berth holds its compose file.
@@ -49,6 +53,7 @@ pub enum StackOrigin {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackSummary {
     pub name: String,
     pub origin: StackOrigin,
@@ -64,6 +69,7 @@ pub struct StackSummary {
 
 /// `POST .../stacks`, `PUT .../stacks/{name}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackInput {
     #[serde(default)]
     pub name: String,
@@ -73,6 +79,7 @@ pub struct StackInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ServiceState {
     pub name: String,
     pub image: String,
@@ -81,6 +88,7 @@ pub struct ServiceState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackDetail {
     pub name: String,
     pub origin: StackOrigin,
@@ -96,6 +104,7 @@ pub struct StackDetail {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PlanAction {
     Create,
@@ -106,6 +115,7 @@ pub enum PlanAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanStep {
     pub action: PlanAction,
     /// `container`, `network` or `volume`.
@@ -118,6 +128,7 @@ pub struct PlanStep {
 
 /// What `up` would do, before anything changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackPlan {
     pub steps: Vec<PlanStep>,
     /// True when `up` would change nothing.
@@ -130,6 +141,7 @@ pub struct StackPlan {
 
 /// One line of `up`/`down` progress (JSON lines).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StackProgress {
     Step {
@@ -158,6 +170,7 @@ pub enum StackProgress {
 
 /// A saved version of a stack's files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackRevision {
     pub number: i64,
     pub created_at: String,
@@ -168,6 +181,7 @@ pub struct StackRevision {
 
 /// `POST .../stacks/{name}/up` options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpOptions {
     /// Deploy this revision (a rollback) instead of the latest; it becomes the latest.
     #[serde(default)]
@@ -186,6 +200,7 @@ fn yes() -> bool {
 
 /// `POST .../stacks/{name}/down` options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DownOptions {
     /// Also remove the stack's named volumes.
     #[serde(default)]
@@ -194,6 +209,7 @@ pub struct DownOptions {
 
 /// A compose service's YAML, from a `docker run` line or a container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ComposeSnippet {
     pub service: String,
     pub yaml: String,
@@ -202,6 +218,7 @@ pub struct ComposeSnippet {
 /// A file in a stack's folder (its build contexts, files bind-mounted by a
 /// relative path, ...), besides the compose file and `.env`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackFile {
     /// The path inside the stack's folder, with `/` separators.
     pub path: String,
@@ -213,6 +230,7 @@ pub struct StackFile {
 
 /// `GET .../stacks/{name}/files`: the stack's folder.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackFiles {
     /// Files, sorted by path; folders are implied by the paths.
     pub files: Vec<StackFile>,
@@ -229,6 +247,7 @@ pub struct StackFiles {
 
 /// A service's build context folder in the stack's folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BuildContextState {
     pub service: String,
     /// As the compose file writes it, such as `./web`.
@@ -244,6 +263,7 @@ pub struct BuildContextState {
 
 /// `PUT .../stacks/{name}/files`: what the upload unpacked.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StackUpload {
     /// How many files were written.
     pub files: usize,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One row of `GET .../images`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageSummary {
     /// `sha256:...`.
     pub id: String,
@@ -28,6 +29,7 @@ pub struct ImageSummary {
 
 /// The settings an image gives the containers made from it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageConfig {
     pub user: String,
     pub env: Vec<String>,
@@ -43,6 +45,7 @@ pub struct ImageConfig {
 
 /// One step of an image's history, base image first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageLayer {
     /// The instruction that made this step, in Dockerfile words
     /// (`RUN apt-get update`, `COPY file:... in /app`, `ENV A=1`).
@@ -66,6 +69,7 @@ pub struct ImageLayer {
 
 /// `GET .../images/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageDetail {
     pub id: String,
     pub repo_tags: Vec<String>,
@@ -89,6 +93,7 @@ pub struct ImageDetail {
 /// tar (gzipped or not) holding the Dockerfile. Its `.dockerignore` is
 /// honoured as the docker CLI honours it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BuildOptions {
     /// `name[:tag]` for the new image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,12 +133,14 @@ pub struct BuildOptions {
 /// `POST .../images/{id}/tag`, `POST .../images/pull` and `POST .../images/{id}/push`:
 /// a reference such as `registry.example.com:5000/team/app:1.2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageReference {
     pub reference: String,
 }
 
 /// The answer to tagging an image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaggedImage {
     pub id: String,
     pub reference: String,
@@ -141,6 +148,7 @@ pub struct TaggedImage {
 
 /// The answer to `DELETE .../images/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImageRemoval {
     /// References that were removed.
     pub untagged: Vec<String>,
@@ -150,6 +158,7 @@ pub struct ImageRemoval {
 
 /// What `POST .../images/prune` removed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImagePruneReport {
     /// Ids of the images deleted.
     pub deleted: Vec<String>,
@@ -160,6 +169,7 @@ pub struct ImagePruneReport {
 
 /// An image `POST .../images/import` loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoadedImage {
     pub id: String,
     /// Its names, the one the archive carried first.
@@ -168,12 +178,14 @@ pub struct LoadedImage {
 
 /// The answer to `POST .../images/import`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportReport {
     pub images: Vec<LoadedImage>,
 }
 
 /// Where a layer is in a pull or a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LayerPhase {
     /// Queued behind other layers ("Waiting", "Pulling fs layer", "Preparing").
@@ -198,6 +210,7 @@ pub enum LayerPhase {
 /// One line of a build, pull or push progress stream
 /// (`application/x-ndjson`). The last line is `done` or `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Progress {
     /// A line of build output.
@@ -252,6 +265,7 @@ pub enum Progress {
 
 /// A registry login berth keeps. The password is never part of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Registry {
     pub id: i64,
     /// The URL as it was given.
@@ -266,6 +280,7 @@ pub struct Registry {
 
 /// `POST /api/v1/registries`: checked against the registry before it is kept.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewRegistry {
     /// `registry.example.com`, `https://registry.example.com`, `localhost:5000`.
     pub url: String,
@@ -286,6 +301,7 @@ impl std::fmt::Debug for NewRegistry {
 
 /// The answer to `POST /api/v1/registries/{id}/test`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegistryCheck {
     pub ok: bool,
     /// The registry's answer, such as "Login Succeeded".

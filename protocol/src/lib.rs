@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// An error body, served as `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     pub status: u16,
     pub title: String,
@@ -16,12 +17,14 @@ pub struct Problem {
 
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Health {
     pub status: String,
 }
 
 /// `GET /readyz`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Readiness {
     pub status: String,
     pub store: String,
@@ -31,6 +34,7 @@ pub struct Readiness {
 // ---------------------------------------------------------------- people
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -55,6 +59,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -72,12 +77,14 @@ pub struct User {
 
 /// `GET /api/v1/setup`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SetupStatus {
     pub needed: bool,
 }
 
 /// `POST /api/v1/setup`: creates the first admin with the one-time token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SetupRequest {
     pub token: String,
     pub username: String,
@@ -85,6 +92,7 @@ pub struct SetupRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -92,6 +100,7 @@ pub struct LoginRequest {
 
 /// Body of a successful login, of setup, and of `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionInfo {
     pub user: User,
     /// The endpoints the user reaches and their role on each (in
@@ -102,6 +111,7 @@ pub struct SessionInfo {
 
 /// `POST /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewUser {
     pub username: String,
     pub password: String,
@@ -110,6 +120,7 @@ pub struct NewUser {
 
 /// `PATCH /api/v1/users/{id}`: only the fields given change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -124,6 +135,7 @@ pub const TOKEN_MAX_DAYS: u32 = 3650;
 
 /// What a token may reach, within what its owner may reach now: never more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenScope {
     /// Only viewer-level reads (GET and the streams a viewer may open),
     /// whatever the owner's role.
@@ -143,6 +155,7 @@ impl TokenScope {
 
 /// An API token as listed: the secret itself is shown only once, at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
@@ -161,6 +174,7 @@ pub struct ApiToken {
 /// `expires_at` (RFC 3339, in the future), not both; `"expires_at": null`
 /// for a token that never expires; neither for the default of 90 days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewToken {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +202,7 @@ where
 
 /// The answer to `POST /api/v1/tokens`: the only time `token` is returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedToken {
     pub id: i64,
     pub name: String,
@@ -200,6 +215,7 @@ pub struct CreatedToken {
 
 /// One row of the audit log: who did what to which target, and how it went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// RFC 3339.
@@ -224,6 +240,7 @@ pub struct AuditEntry {
 // ---------------------------------------------------------------- endpoints
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointStatus {
     Up,
@@ -231,6 +248,7 @@ pub enum EndpointStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EngineVersion {
     pub version: String,
     pub api_version: String,
@@ -238,6 +256,7 @@ pub struct EngineVersion {
 
 /// A managed Docker host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Endpoint {
     pub id: String,
     pub name: String,
@@ -250,6 +269,7 @@ pub struct Endpoint {
 
 /// `GET /api/v1/endpoints/{ep}/info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EngineInfo {
     pub endpoint: String,
     pub name: String,
@@ -274,6 +294,7 @@ pub struct EngineInfo {
 // ---------------------------------------------------------------- containers
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerState {
     Created,
@@ -304,6 +325,7 @@ impl ContainerState {
 
 /// A published (or only exposed) port of a container.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PortBinding {
     /// Host address the port is bound to; `None` when only exposed.
     pub host_ip: Option<String>,
@@ -315,6 +337,7 @@ pub struct PortBinding {
 
 /// One row of `GET .../containers`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerSummary {
     pub id: String,
     /// The container's name, without the leading `/`.
@@ -336,6 +359,7 @@ pub struct ContainerSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerStateDetail {
     pub status: ContainerState,
     pub running: bool,
@@ -352,6 +376,7 @@ pub struct ContainerStateDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerConfig {
     pub hostname: String,
     pub user: String,
@@ -365,6 +390,7 @@ pub struct ContainerConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerHostConfig {
     /// `no`, `always`, `unless-stopped` or `on-failure`.
     pub restart_policy: String,
@@ -377,6 +403,7 @@ pub struct ContainerHostConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MountPoint {
     /// `bind`, `volume`, `tmpfs`, ...
     #[serde(rename = "type")]
@@ -389,6 +416,7 @@ pub struct MountPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkAttachment {
     pub network: String,
     pub ip_address: String,
@@ -399,6 +427,7 @@ pub struct NetworkAttachment {
 
 /// `GET .../containers/{id}`: the engine's inspect, in berth's own shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerDetail {
     pub id: String,
     pub name: String,
@@ -457,6 +486,7 @@ pub use policy::*;
 
 /// A port to publish: `-p [host_ip:][host_port[-host_port_end]:]container_port[/protocol]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PortSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
@@ -477,6 +507,7 @@ fn default_protocol() -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MountKind {
     /// A host path: `-v /host:/cont`.
@@ -488,6 +519,7 @@ pub enum MountKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MountSpec {
     #[serde(rename = "type")]
     pub kind: MountKind,
@@ -501,6 +533,7 @@ pub struct MountSpec {
 
 /// `--gpus all` or `--gpus N`: an NVIDIA device request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum GpuRequest {
     Count(i64),
@@ -511,6 +544,7 @@ pub enum GpuRequest {
 /// Everything `docker run` can be asked that berth takes:
 /// the body of `POST .../containers`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -574,6 +608,7 @@ fn yes() -> bool {
 
 /// `POST .../containers/from-command`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FromCommand {
     pub command: String,
     #[serde(default = "yes")]
@@ -582,6 +617,7 @@ pub struct FromCommand {
 
 /// The answer to creating a container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedContainer {
     pub id: String,
     pub name: String,
@@ -592,12 +628,14 @@ pub struct CreatedContainer {
 
 /// `POST .../containers/{id}/rename`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RenameRequest {
     pub name: String,
 }
 
 /// A list action on many containers at once: `POST .../containers/bulk`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BulkRequest {
     /// `start`, `stop`, `restart`, `pause`, `unpause`, `kill` or `remove`.
     pub action: String,
@@ -609,6 +647,7 @@ pub struct BulkRequest {
 
 /// What happened to each container of a bulk action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BulkResult {
     pub id: String,
     pub ok: bool,
@@ -620,6 +659,7 @@ pub struct BulkResult {
 
 /// A container that mounts a volume, and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VolumeUser {
     pub container_id: String,
     pub container: String,
@@ -628,6 +668,7 @@ pub struct VolumeUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VolumeSummary {
     pub name: String,
     pub driver: String,
@@ -645,6 +686,7 @@ pub struct VolumeSummary {
 
 /// `POST .../volumes`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewVolume {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -659,6 +701,7 @@ pub struct NewVolume {
 
 /// What a prune removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PruneReport {
     pub deleted: Vec<String>,
     pub space_reclaimed: i64,
@@ -667,6 +710,7 @@ pub struct PruneReport {
 // ---------------------------------------------------------------- networks
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkMember {
     pub container_id: String,
     pub container: String,
@@ -676,12 +720,14 @@ pub struct NetworkMember {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IpamSubnet {
     pub subnet: String,
     pub gateway: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkSummary {
     pub id: String,
     pub name: String,
@@ -701,6 +747,7 @@ pub struct NetworkSummary {
 
 /// `POST .../networks`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewNetwork {
     pub name: String,
     /// Only `bridge` for now (the default).
@@ -718,6 +765,7 @@ pub struct NewNetwork {
 
 /// `POST .../networks/{id}/connect` and `.../disconnect`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkConnection {
     pub container: String,
     #[serde(default)]
@@ -731,6 +779,7 @@ pub struct NetworkConnection {
 
 /// One published host port: `GET .../ports`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PortMapping {
     pub host_ip: String,
     pub host_port: u16,
@@ -743,6 +792,7 @@ pub struct PortMapping {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UsageLine {
     pub count: i64,
     /// Those in use (images used by a container, running containers, volumes mounted).
@@ -753,6 +803,7 @@ pub struct UsageLine {
 
 /// `GET .../disk-usage`, like `docker system df`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DiskUsage {
     pub images: UsageLine,
     pub containers: UsageLine,
@@ -764,6 +815,7 @@ pub struct DiskUsage {
 
 /// Which output a log line came from. `console` is a TTY's merged output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     Stdout,
@@ -772,6 +824,7 @@ pub enum LogStream {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogLine {
     /// The container's name, in merged views.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -785,6 +838,7 @@ pub struct LogLine {
 
 /// What the logs WebSocket sends: JSON text frames.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LogFrame {
     /// Lines in order, batched.
@@ -799,6 +853,7 @@ pub enum LogFrame {
 /// What a client sends on the exec WebSocket as JSON text frames. Binary
 /// frames are taken as raw input too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExecInput {
     Input { data: String },
@@ -808,6 +863,7 @@ pub enum ExecInput {
 /// What the exec WebSocket sends as JSON text frames; the terminal's output
 /// itself comes as binary frames.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExecEvent {
     /// The session started: the command that runs.
@@ -825,6 +881,7 @@ pub enum ExecEvent {
 
 /// One stats sample of a container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatsSample {
     pub id: String,
     pub name: String,
@@ -847,12 +904,14 @@ pub struct StatsSample {
 /// What a client sends on the endpoint-wide stats WebSocket: the containers
 /// it shows (at most 100).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatsWatch {
     pub watch: Vec<String>,
 }
 
 /// An engine event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EngineEvent {
     /// `container`, `image`, `volume`, `network`, ...
     pub kind: String,
@@ -868,6 +927,7 @@ pub struct EngineEvent {
 
 /// What the events WebSocket sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventFrame {
     Event(EngineEvent),

@@ -16,6 +16,7 @@ fn is_false(b: &bool) -> bool {
 
 /// A host device given to the container (`--device /dev/x:/dev/y:rwm`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceMapping {
     pub host: String,
     /// Where it appears inside; the host path when empty.
@@ -29,6 +30,7 @@ pub struct DeviceMapping {
 /// A request for devices from a driver, such as GPUs from `nvidia`
 /// (`--gpus`, compose's `deploy.resources.reservations.devices`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceRequest {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub driver: String,
@@ -66,6 +68,7 @@ pub const ULIMIT_NAMES: &[&str] = &[
 
 /// A resource limit (`--ulimit nofile=1024:2048`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ulimit {
     pub name: String,
     pub soft: i64,
@@ -76,6 +79,7 @@ pub struct Ulimit {
 /// `--device-read-bps`, ...). `rate` is a weight, bytes or operations a
 /// second depending on where it is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BlkioDeviceRate {
     pub path: String,
     pub rate: i64,
@@ -84,10 +88,12 @@ pub struct BlkioDeviceRate {
 /// A file written into the container before it starts: a compose secret or
 /// config, at `target`, owned by `uid:gid` with `mode`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InjectedFile {
     /// Absolute path inside the container.
     pub target: String,
     #[serde(with = "b64")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub content: Vec<u8>,
     #[serde(default)]
     pub uid: u32,
@@ -153,6 +159,7 @@ mod b64 {
 /// empty by default; an empty value keeps the engine's (or image's) default.
 /// Serialized flat into [`crate::ContainerSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ContainerOptions {
     // --- reach into the host -------------------------------------------
     /// `--privileged`.
@@ -322,6 +329,7 @@ pub fn is_mac_address(s: &str) -> bool {
 /// One way a spec reaches beyond its own container into the host, named by
 /// the field that asks for it (as the API and compose spell it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HostReach {
     pub field: String,
     pub detail: String,

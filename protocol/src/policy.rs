@@ -61,6 +61,7 @@ pub fn capability_name(written: &str) -> String {
 
 /// What non-admins may use on one endpoint. Admins may use everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct EndpointPolicy {
     /// Bind mounts of host paths under one of `bind_mount_roots` (and the

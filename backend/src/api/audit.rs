@@ -16,7 +16,9 @@ pub fn routes() -> Vec<Route> {
         "audit.list",
         "The audit log, newest first; filter by actor, action, target, client address",
         list,
-    )]
+    )
+    .query::<AuditFilter>()
+    .returns::<Vec<protocol::AuditEntry>>(200)]
 }
 
 async fn list(

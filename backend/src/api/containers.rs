@@ -28,23 +28,23 @@ pub fn routes() -> Vec<Route> {
     const C: &str = "/api/v1/endpoints/{ep}/containers";
     const ONE: &str = "/api/v1/endpoints/{ep}/containers/{id}";
     vec![
-        Route::get(C, VIEWER, "container.list", "List containers (`all=true` includes stopped ones)", list),
-        Route::post(C, OPERATOR, "container.create", "Create and (unless `start` is false) start a container", create),
-        Route::post("/api/v1/endpoints/{ep}/containers/from-command", OPERATOR, "container.create_from_command", "Create a container from a `docker run ...` line", from_command),
-        Route::post("/api/v1/endpoints/{ep}/containers/check", OPERATOR, "container.check", "What the endpoint's policy would refuse the caller of a container spec, field by field, before it is submitted", check).unaudited(),
-        Route::post("/api/v1/endpoints/{ep}/containers/bulk", OPERATOR, "container.bulk", "Start, stop, restart, pause, unpause, kill or remove many containers", bulk),
-        Route::get(ONE, VIEWER, "container.inspect", "Inspect a container", inspect),
-        Route::put(ONE, OPERATOR, "container.recreate", "Recreate a container from a new spec under the same name", recreate),
-        Route::delete(ONE, OPERATOR, "container.remove", "Remove a container (409 while running unless `force=true`; `volumes=true` also removes its anonymous volumes)", remove),
-        Route::get("/api/v1/endpoints/{ep}/containers/{id}/spec", VIEWER, "container.spec", "The settings that would create this container again", spec),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/start", OPERATOR, "container.start", "Start a container", start),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/stop", OPERATOR, "container.stop", "Stop a container", stop),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/restart", OPERATOR, "container.restart", "Restart a container", restart),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/pause", OPERATOR, "container.pause", "Pause a container", pause),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/unpause", OPERATOR, "container.unpause", "Unpause a container", unpause),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/kill", OPERATOR, "container.kill", "Send a signal (`signal=`, default SIGKILL)", kill),
-        Route::post("/api/v1/endpoints/{ep}/containers/{id}/rename", OPERATOR, "container.rename", "Rename a container", rename),
-        Route::get("/api/v1/endpoints/{ep}/ports", VIEWER, "port.list", "Every published host port with its container", ports),
+        Route::get(C, VIEWER, "container.list", "List containers (`all=true` includes stopped ones)", list).query::<ListQuery>().returns::<Vec<protocol::ContainerSummary>>(200),
+        Route::post(C, OPERATOR, "container.create", "Create and (unless `start` is false) start a container", create).body::<protocol::ContainerSpec>().returns::<protocol::CreatedContainer>(201).errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/from-command", OPERATOR, "container.create_from_command", "Create a container from a `docker run ...` line", from_command).body::<protocol::FromCommand>().returns::<protocol::CreatedContainer>(201).errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/check", OPERATOR, "container.check", "What the endpoint's policy would refuse the caller of a container spec, field by field, before it is submitted", check).body::<protocol::ContainerSpec>().returns::<protocol::PolicyCheck>(200).unaudited(),
+        Route::post("/api/v1/endpoints/{ep}/containers/bulk", OPERATOR, "container.bulk", "Start, stop, restart, pause, unpause, kill or remove many containers", bulk).body::<protocol::BulkRequest>().returns::<Vec<protocol::BulkResult>>(200),
+        Route::get(ONE, VIEWER, "container.inspect", "Inspect a container", inspect).returns::<protocol::ContainerDetail>(200),
+        Route::put(ONE, OPERATOR, "container.recreate", "Recreate a container from a new spec under the same name", recreate).body::<protocol::ContainerSpec>().returns::<protocol::CreatedContainer>(200).errors(&[409]),
+        Route::delete(ONE, OPERATOR, "container.remove", "Remove a container (409 while running unless `force=true`; `volumes=true` also removes its anonymous volumes)", remove).query::<RemoveQuery>().no_content().errors(&[409]),
+        Route::get("/api/v1/endpoints/{ep}/containers/{id}/spec", VIEWER, "container.spec", "The settings that would create this container again", spec).returns::<protocol::ContainerSpec>(200),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/start", OPERATOR, "container.start", "Start a container", start).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/stop", OPERATOR, "container.stop", "Stop a container", stop).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/restart", OPERATOR, "container.restart", "Restart a container", restart).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/pause", OPERATOR, "container.pause", "Pause a container", pause).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/unpause", OPERATOR, "container.unpause", "Unpause a container", unpause).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/kill", OPERATOR, "container.kill", "Send a signal (`signal=`, default SIGKILL)", kill).query::<KillQuery>().no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/containers/{id}/rename", OPERATOR, "container.rename", "Rename a container", rename).body::<protocol::RenameRequest>().no_content().errors(&[409]),
+        Route::get("/api/v1/endpoints/{ep}/ports", VIEWER, "port.list", "Every published host port with its container", ports).returns::<Vec<protocol::PortMapping>>(200),
     ]
 }
 
@@ -146,7 +146,7 @@ async fn recreate(
     Ok((target, AppJson(created)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct KillQuery {
     signal: Option<String>,
 }
@@ -253,7 +253,7 @@ async fn ports(
     Ok(AppJson(engine.list_ports().await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     #[serde(default)]
     all: bool,
@@ -284,7 +284,7 @@ async fn inspect(
     Ok(AppJson(detail))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct RemoveQuery {
     #[serde(default)]
     force: bool,

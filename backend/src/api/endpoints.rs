@@ -24,21 +24,21 @@ pub fn routes() -> Vec<Route> {
             "endpoint.list",
             "List the endpoints the caller reaches (a non-admin: those granted to them or their teams) and whether each engine answers",
             list,
-        ),
+        ).returns::<Vec<protocol::Endpoint>>(200),
         Route::get(
             "/api/v1/endpoints/{ep}/disk-usage",
             VIEWER,
             "endpoint.disk_usage",
             "Space used by images, containers, volumes and build cache",
             disk_usage,
-        ),
+        ).returns::<protocol::DiskUsage>(200),
         Route::get(
             "/api/v1/endpoints/{ep}/info",
             VIEWER,
             "endpoint.info",
             "Engine facts: versions, OS, kernel, CPUs, memory, storage, counts",
             info,
-        ),
+        ).returns::<protocol::EngineInfo>(200),
     ]
 }
 

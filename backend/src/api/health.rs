@@ -20,14 +20,14 @@ pub fn routes() -> Vec<Route> {
             "health",
             "berth itself is up",
             healthz,
-        ),
+        ).returns::<protocol::Health>(200),
         Route::get(
             "/readyz",
             Access::Public,
             "ready",
             "Whether the store answers: `{\"status\":\"ready\"}` or 503. A signed-in caller also gets the store's and each endpoint's state (URL, engine version, error)",
             readyz,
-        ),
+        ).returns::<protocol::Health>(200).returns::<protocol::Health>(503),
     ]
 }
 

@@ -20,7 +20,9 @@ pub fn routes() -> Vec<Route> {
         "container.logs",
         "A container's log as a text file (`tail`, `since`, `timestamps`); stderr lines are marked",
         download,
-    )]
+    )
+    .query::<crate::ws::LogParams>()
+    .replies(200, super::Payload::Bytes("text/plain"))]
 }
 
 async fn download(

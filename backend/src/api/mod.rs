@@ -32,6 +32,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 
 use crate::auth::policy::{enforce, Gate, PolicyTable, RoutePolicy};
@@ -52,7 +53,49 @@ pub struct Route {
     pub summary: &'static str,
     /// See [`RoutePolicy::audited`].
     pub audited: bool,
+    /// What it takes and answers, for the OpenAPI document.
+    pub docs: Docs,
     handler: MethodRouter<AppState>,
+}
+
+/// Writes the JSON Schema of one type (a `$ref` to it once it has a name).
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// What a request or a response carries.
+#[derive(Clone, Copy)]
+pub enum Payload {
+    /// Nothing (a 204).
+    Empty,
+    /// `application/json`.
+    Json(SchemaFn),
+    /// `application/x-ndjson`: one JSON value of this schema a line.
+    JsonLines(SchemaFn),
+    /// Bytes of this media type (`application/x-tar`, `text/plain`).
+    Bytes(&'static str),
+    /// A build context: a tar, or a `multipart/form-data` form of files.
+    BuildContext,
+    /// A WebSocket upgrade (101); the server sends text frames of `sends`,
+    /// the client may send frames of `receives`.
+    WebSocket {
+        sends: SchemaFn,
+        receives: Option<SchemaFn>,
+    },
+}
+
+/// A route's request and answers as the OpenAPI document shows them. The
+/// errors every route can give (a bad path, a refused caller, ...) are
+/// added from the route itself; `errors` holds the ones it adds.
+#[derive(Default)]
+pub struct Docs {
+    pub body: Option<Payload>,
+    pub body_required: bool,
+    pub query: Option<SchemaFn>,
+    pub replies: Vec<(u16, Payload)>,
+    pub errors: Vec<u16>,
 }
 
 impl Route {
@@ -76,7 +119,8 @@ impl Route {
             action,
             summary,
             audited: true,
-            handler: on(filter, handler),
+            docs: Docs::default(),
+            handler: on(filter, handler).layer(axum::middleware::map_response(plain_to_problem)),
         }
     }
 
@@ -84,6 +128,83 @@ impl Route {
     /// the audit log, which it would flood as the user types.
     pub fn unaudited(mut self) -> Route {
         self.audited = false;
+        self
+    }
+
+    /// Takes a JSON body of `T`.
+    pub fn body<T: JsonSchema>(mut self) -> Route {
+        self.docs.body = Some(Payload::Json(schema_of::<T>));
+        self.docs.body_required = true;
+        self
+    }
+
+    /// Takes a JSON body of `T`, or none (an empty body means the defaults).
+    pub fn optional_body<T: JsonSchema>(mut self) -> Route {
+        self.docs.body = Some(Payload::Json(schema_of::<T>));
+        self.docs.body_required = false;
+        self
+    }
+
+    /// Takes a body that is not JSON (a tar, a build context).
+    pub fn raw_body(mut self, payload: Payload) -> Route {
+        self.docs.body = Some(payload);
+        self.docs.body_required = true;
+        self
+    }
+
+    /// Takes the fields of `Q` as query parameters.
+    pub fn query<Q: JsonSchema>(mut self) -> Route {
+        self.docs.query = Some(schema_of::<Q>);
+        self
+    }
+
+    /// Answers `status` with a JSON body of `T`.
+    pub fn returns<T: JsonSchema>(self, status: u16) -> Route {
+        self.replies(status, Payload::Json(schema_of::<T>))
+    }
+
+    /// Answers 204 without a body.
+    pub fn no_content(self) -> Route {
+        self.replies(204, Payload::Empty)
+    }
+
+    /// Answers 200 with JSON lines of `E` as the work goes on.
+    pub fn streams<E: JsonSchema>(self) -> Route {
+        self.replies(200, Payload::JsonLines(schema_of::<E>))
+    }
+
+    /// Upgrades to a WebSocket whose server frames are `S`.
+    pub fn websocket<S: JsonSchema>(self) -> Route {
+        self.replies(
+            101,
+            Payload::WebSocket {
+                sends: schema_of::<S>,
+                receives: None,
+            },
+        )
+    }
+
+    /// Upgrades to a WebSocket whose server frames are `S` and client frames `R`.
+    pub fn websocket_both<S: JsonSchema, R: JsonSchema>(self) -> Route {
+        self.replies(
+            101,
+            Payload::WebSocket {
+                sends: schema_of::<S>,
+                receives: Some(schema_of::<R>),
+            },
+        )
+    }
+
+    /// Answers `status` with `payload`.
+    pub fn replies(mut self, status: u16, payload: Payload) -> Route {
+        self.docs.replies.push((status, payload));
+        self
+    }
+
+    /// Error statuses this route gives beyond those every route of its kind
+    /// gives (409 for a conflict, 429 for a busy slot, ...).
+    pub fn errors(mut self, statuses: &[u16]) -> Route {
+        self.docs.errors.extend_from_slice(statuses);
         self
     }
 
@@ -132,6 +253,33 @@ impl Route {
     ) -> Route {
         Route::new(Method::DELETE, path, access, action, summary, h)
     }
+}
+
+/// An extractor's own refusal (a WebSocket upgrade without its headers, a
+/// `Bytes` body over the limit) is plain text; berth answers problem+json.
+async fn plain_to_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !status.is_client_error() || is_problem {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_lowercase()
+    } else {
+        text
+    };
+    problem(status, detail)
 }
 
 /// Lets a route take a body up to `limit` bytes instead of the API's JSON limit.

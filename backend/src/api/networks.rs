@@ -23,42 +23,55 @@ pub fn routes() -> Vec<Route> {
             "network.list",
             "List networks with their containers and addresses",
             list,
-        ),
+        )
+        .returns::<Vec<protocol::NetworkSummary>>(200),
         Route::post(
             "/api/v1/endpoints/{ep}/networks",
             OPERATOR,
             "network.create",
             "Create a bridge network",
             create,
-        ),
+        )
+        .body::<protocol::NewNetwork>()
+        .returns::<protocol::NetworkSummary>(201)
+        .errors(&[409]),
         Route::get(
             "/api/v1/endpoints/{ep}/networks/{id}",
             VIEWER,
             "network.inspect",
             "Inspect a network",
             inspect,
-        ),
+        )
+        .returns::<protocol::NetworkSummary>(200),
         Route::delete(
             "/api/v1/endpoints/{ep}/networks/{id}",
             OPERATOR,
             "network.remove",
             "Remove a network (409 while in use)",
             remove,
-        ),
+        )
+        .no_content()
+        .errors(&[409]),
         Route::post(
             "/api/v1/endpoints/{ep}/networks/{id}/connect",
             OPERATOR,
             "network.connect",
             "Connect a container, with aliases",
             connect,
-        ),
+        )
+        .body::<protocol::NetworkConnection>()
+        .no_content()
+        .errors(&[409]),
         Route::post(
             "/api/v1/endpoints/{ep}/networks/{id}/disconnect",
             OPERATOR,
             "network.disconnect",
             "Disconnect a container",
             disconnect,
-        ),
+        )
+        .body::<protocol::NetworkConnection>()
+        .no_content()
+        .errors(&[409]),
     ]
 }
 

@@ -22,14 +22,14 @@ pub fn routes() -> Vec<Route> {
             "endpoint.policy",
             "What non-admins may use on this endpoint: bind mounts under which roots, privileged, host namespaces, devices, capabilities, sysctls, security options, cgroup placement (deny all by default)",
             get,
-        ),
+        ).returns::<protocol::EndpointPolicy>(200),
         Route::put(
             P,
             ADMIN,
             "endpoint.policy_update",
             "Set what non-admins may use on this endpoint (roots absolute and normalised, at most 64; capabilities by name, such as NET_ADMIN)",
             put,
-        ),
+        ).body::<protocol::EndpointPolicy>().returns::<protocol::EndpointPolicy>(200),
     ]
 }
 

@@ -26,21 +26,21 @@ pub fn routes() -> Vec<Route> {
             "auth.login",
             "Sign in; sets the berth_session cookie. Repeated failures make further tries for the account from that address, and from that address, wait longer: 429 with Retry-After",
             login,
-        ),
+        ).body::<protocol::LoginRequest>().returns::<protocol::SessionInfo>(200).errors(&[401, 429]),
         Route::post(
             "/api/v1/auth/logout",
             Access::AtLeast(Role::Viewer),
             "auth.logout",
             "Sign out; ends this session",
             logout,
-        ),
+        ).no_content(),
         Route::get(
             "/api/v1/me",
             Access::AtLeast(Role::Viewer),
             "auth.me",
             "The signed-in user",
             me,
-        ),
+        ).returns::<protocol::SessionInfo>(200),
     ]
 }
 

@@ -27,14 +27,14 @@ pub fn routes() -> Vec<Route> {
             "setup.status",
             "Whether the first admin still has to be created",
             status,
-        ),
+        ).returns::<protocol::SetupStatus>(200),
         Route::post(
             "/api/v1/setup",
             Access::Public,
             "setup.create_admin",
             "Create the first admin with the one-time setup token. The token is checked before anything else; wrong ones from one address make further tries wait: 429 with Retry-After",
             create_admin,
-        ),
+        ).body::<protocol::SetupRequest>().returns::<protocol::SessionInfo>(201).errors(&[401, 403, 409, 429]),
     ]
 }
 

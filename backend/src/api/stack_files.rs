@@ -21,12 +21,12 @@ const OPERATOR: Access = Access::AtLeast(Role::Operator);
 pub fn routes() -> Vec<Route> {
     const FILES: &str = "/api/v1/endpoints/{ep}/stacks/{name}/files";
     vec![
-        Route::get(FILES, VIEWER, "stack.files.list", "The files in the stack's folder besides compose.yaml and .env (build contexts, files mounted by relative path)", list),
+        Route::get(FILES, VIEWER, "stack.files.list", "The files in the stack's folder besides compose.yaml and .env (build contexts, files mounted by relative path)", list).returns::<protocol::StackFiles>(200),
         super::with_body_limit(
-            Route::put(FILES, OPERATOR, "stack.files", "Upload files into the stack's folder: a tar (gzip allowed), unpacked under `into` (default the folder itself); compose.yaml and .env at the top are skipped", upload),
+            Route::put(FILES, OPERATOR, "stack.files", "Upload files into the stack's folder: a tar (gzip allowed), unpacked under `into` (default the folder itself); compose.yaml and .env at the top are skipped", upload).query::<UploadQuery>().raw_body(super::Payload::Bytes("application/x-tar")).returns::<protocol::StackUpload>(200),
             MAX_UPLOAD,
         ),
-        Route::delete(FILES, OPERATOR, "stack.files.delete", "Remove a file or a folder (`path`) from the stack's folder", remove),
+        Route::delete(FILES, OPERATOR, "stack.files.delete", "Remove a file or a folder (`path`) from the stack's folder", remove).query::<RemoveQuery>().no_content(),
     ]
 }
 
@@ -37,7 +37,7 @@ async fn list(
     Ok(AppJson(files::list(&state, &ep, &name).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
     /// A folder inside the stack's folder to unpack into.
@@ -72,7 +72,7 @@ async fn upload(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RemoveQuery {
     path: String,

@@ -34,25 +34,25 @@ pub fn routes() -> Vec<Route> {
     const S: &str = "/api/v1/endpoints/{ep}/stacks";
     const ONE: &str = "/api/v1/endpoints/{ep}/stacks/{name}";
     vec![
-        Route::get(S, VIEWER, "stack.list", "Stacks: berth's own and those other tools started", list),
-        Route::post(S, OPERATOR, "stack.create", "Save a new stack (compose file and .env); it is not started", create),
-        Route::post("/api/v1/endpoints/{ep}/stacks/validate", VIEWER, "stack.validate", "Check a compose file (and, for a non-admin, what the endpoint's policy would refuse of it); errors carry line and column", validate).unaudited(),
-        Route::get(ONE, VIEWER, "stack.get", "A stack: its file, .env, services and containers", get),
-        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/config", VIEWER, "stack.config", "The stack's file as berth resolves it (interpolation, override file, include, extends, anchors), as `docker compose config` prints it, with its warnings", config),
-        Route::put(ONE, OPERATOR, "stack.update", "Save a new revision of the file and .env", update),
-        Route::delete(ONE, OPERATOR, "stack.delete", "Take the stack down and forget it (`volumes=true` also removes its volumes)", delete),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/plan", VIEWER, "stack.plan", "What `up` would do (for the saved file, or the file in the body)", plan_route),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/up", OPERATOR, "stack.up", "Create or update the stack's networks, volumes and containers (progress as JSON lines)", up),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/down", OPERATOR, "stack.down", "Remove the stack's containers and networks (`volumes` too when asked)", down),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/restart", OPERATOR, "stack.restart", "Restart every container of the stack", restart),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/stop", OPERATOR, "stack.stop", "Stop every container of the stack", stop),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/start", OPERATOR, "stack.start", "Start every container of the stack", start),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/pull", OPERATOR, "stack.pull", "Pull the images of the stack's services (progress as JSON lines)", pull),
-        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/revisions", VIEWER, "stack.revisions", "Every saved revision, newest first", revisions),
-        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/diff", VIEWER, "stack.diff", "A unified diff between two revisions (`from`, `to`)", diff),
-        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/adopt", ADMIN, "stack.adopt", "Take over a stack another tool started: berth keeps its file from now on (read from where its labels say only inside the project's labelled working directory)", adopt),
-        Route::post("/api/v1/compose/from-run", VIEWER, "compose.from_run", "A `docker run` line as a compose file", from_run),
-        Route::get("/api/v1/endpoints/{ep}/containers/{id}/compose", VIEWER, "container.compose", "A container as a compose file", container_compose),
+        Route::get(S, VIEWER, "stack.list", "Stacks: berth's own and those other tools started", list).returns::<Vec<protocol::StackSummary>>(200),
+        Route::post(S, OPERATOR, "stack.create", "Save a new stack (compose file and .env); it is not started", create).body::<protocol::StackInput>().returns::<protocol::StackDetail>(201).errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/validate", VIEWER, "stack.validate", "Check a compose file (and, for a non-admin, what the endpoint's policy would refuse of it); errors carry line and column", validate).body::<protocol::StackInput>().returns::<protocol::ComposeCheck>(200).unaudited(),
+        Route::get(ONE, VIEWER, "stack.get", "A stack: its file, .env, services and containers", get).returns::<protocol::StackDetail>(200),
+        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/config", VIEWER, "stack.config", "The stack's file as berth resolves it (interpolation, override file, include, extends, anchors), as `docker compose config` prints it, with its warnings", config).returns::<protocol::StackConfig>(200),
+        Route::put(ONE, OPERATOR, "stack.update", "Save a new revision of the file and .env", update).body::<protocol::StackInput>().returns::<protocol::StackDetail>(200).errors(&[409]),
+        Route::delete(ONE, OPERATOR, "stack.delete", "Take the stack down and forget it (`volumes=true` also removes its volumes)", delete).query::<DeleteQuery>().no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/plan", VIEWER, "stack.plan", "What `up` would do (for the saved file, or the file in the body)", plan_route).optional_body::<protocol::StackInput>().returns::<protocol::StackPlan>(200),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/up", OPERATOR, "stack.up", "Create or update the stack's networks, volumes and containers (progress as JSON lines)", up).optional_body::<protocol::UpOptions>().streams::<protocol::StackProgress>().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/down", OPERATOR, "stack.down", "Remove the stack's containers and networks (`volumes` too when asked)", down).optional_body::<protocol::DownOptions>().streams::<protocol::StackProgress>().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/restart", OPERATOR, "stack.restart", "Restart every container of the stack", restart).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/stop", OPERATOR, "stack.stop", "Stop every container of the stack", stop).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/start", OPERATOR, "stack.start", "Start every container of the stack", start).no_content().errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/pull", OPERATOR, "stack.pull", "Pull the images of the stack's services (progress as JSON lines)", pull).streams::<protocol::StackProgress>().errors(&[409]),
+        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/revisions", VIEWER, "stack.revisions", "Every saved revision, newest first", revisions).returns::<Vec<protocol::StackRevision>>(200),
+        Route::get("/api/v1/endpoints/{ep}/stacks/{name}/diff", VIEWER, "stack.diff", "A unified diff between two revisions (`from`, `to`)", diff).query::<DiffQuery>().returns::<crate::stacks::RevisionDiff>(200),
+        Route::post("/api/v1/endpoints/{ep}/stacks/{name}/adopt", ADMIN, "stack.adopt", "Take over a stack another tool started: berth keeps its file from now on (read from where its labels say only inside the project's labelled working directory)", adopt).optional_body::<protocol::StackInput>().returns::<protocol::StackDetail>(201).errors(&[409]),
+        Route::post("/api/v1/compose/from-run", VIEWER, "compose.from_run", "A `docker run` line as a compose file", from_run).body::<protocol::FromCommand>().returns::<protocol::ComposeSnippet>(200),
+        Route::get("/api/v1/endpoints/{ep}/containers/{id}/compose", VIEWER, "container.compose", "A container as a compose file", container_compose).returns::<protocol::ComposeSnippet>(200),
     ]
 }
 
@@ -139,7 +139,7 @@ async fn update(
         .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct DeleteQuery {
     #[serde(default)]
     volumes: bool,
@@ -266,7 +266,7 @@ async fn revisions(
     Ok(AppJson(revisions))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct DiffQuery {
     from: i64,
     to: i64,

@@ -19,37 +19,37 @@ const ADMIN: Access = Access::AtLeast(Role::Admin);
 pub fn routes() -> Vec<Route> {
     const MEMBER: &str = "/api/v1/teams/{id}/members/{user_id}";
     vec![
-        Route::get("/api/v1/teams", ADMIN, "team.list", "List teams and their members", list),
-        Route::post("/api/v1/teams", ADMIN, "team.create", "Add a team", create),
+        Route::get("/api/v1/teams", ADMIN, "team.list", "List teams and their members", list).returns::<Vec<protocol::Team>>(200),
+        Route::post("/api/v1/teams", ADMIN, "team.create", "Add a team", create).body::<protocol::NewTeam>().returns::<protocol::Team>(201).errors(&[409]),
         Route::delete(
             "/api/v1/teams/{id}",
             ADMIN,
             "team.delete",
             "Remove a team and its grants; its members lose what the team gave them",
             delete,
-        ),
-        Route::put(MEMBER, ADMIN, "team.member_add", "Add a user to a team", add_member),
+        ).no_content(),
+        Route::put(MEMBER, ADMIN, "team.member_add", "Add a user to a team", add_member).returns::<protocol::Team>(200),
         Route::delete(
             MEMBER,
             ADMIN,
             "team.member_remove",
             "Remove a user from a team",
             remove_member,
-        ),
+        ).returns::<protocol::Team>(200),
         Route::get(
             "/api/v1/endpoints/{ep}/access",
             ADMIN,
             "endpoint.access",
             "Who reaches this endpoint besides admins: grants of viewer or operator to users and teams",
             get_access,
-        ),
+        ).returns::<protocol::EndpointAccess>(200),
         Route::put(
             "/api/v1/endpoints/{ep}/access",
             ADMIN,
             "endpoint.access_update",
             "Replace the endpoint's grants; whoever loses one is cut off at once, open sockets included",
             put_access,
-        ),
+        ).body::<protocol::EndpointAccess>().returns::<protocol::EndpointAccess>(200),
     ]
 }
 

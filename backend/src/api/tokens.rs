@@ -29,21 +29,26 @@ pub fn routes() -> Vec<Route> {
             "token.list",
             "List your API tokens",
             list,
-        ),
+        )
+        .returns::<Vec<protocol::ApiToken>>(200),
         Route::post(
             "/api/v1/tokens",
             ANYONE,
             "token.create",
             "Create an API token; its secret is returned only now",
             create,
-        ),
+        )
+        .body::<protocol::NewToken>()
+        .returns::<protocol::CreatedToken>(201)
+        .errors(&[409]),
         Route::delete(
             "/api/v1/tokens/{id}",
             ANYONE,
             "token.delete",
             "Revoke one of your API tokens",
             delete,
-        ),
+        )
+        .no_content(),
     ]
 }
 

@@ -18,28 +18,28 @@ const ADMIN: Access = Access::AtLeast(Role::Admin);
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::get("/api/v1/users", ADMIN, "user.list", "List users", list),
+        Route::get("/api/v1/users", ADMIN, "user.list", "List users", list).returns::<Vec<protocol::User>>(200),
         Route::post(
             "/api/v1/users",
             ADMIN,
             "user.create",
             "Add a user with a role",
             create,
-        ),
+        ).body::<protocol::NewUser>().returns::<protocol::User>(201).errors(&[409]),
         Route::patch(
             "/api/v1/users/{id}",
             ADMIN,
             "user.update",
             "Change a user's role or password, or disable or enable them (a disabled user cannot sign in; their sessions, tokens and sockets stop at once)",
             update,
-        ),
+        ).body::<protocol::UserPatch>().returns::<protocol::User>(200).errors(&[409]),
         Route::delete(
             "/api/v1/users/{id}",
             ADMIN,
             "user.delete",
             "Remove a user",
             delete,
-        ),
+        ).no_content().errors(&[409]),
     ]
 }
 

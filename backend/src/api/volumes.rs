@@ -24,35 +24,43 @@ pub fn routes() -> Vec<Route> {
             "volume.list",
             "List volumes with the containers that use them",
             list,
-        ),
+        )
+        .returns::<Vec<protocol::VolumeSummary>>(200),
         Route::post(
             "/api/v1/endpoints/{ep}/volumes",
             OPERATOR,
             "volume.create",
             "Create a volume",
             create,
-        ),
+        )
+        .body::<protocol::NewVolume>()
+        .returns::<protocol::VolumeSummary>(201)
+        .errors(&[409]),
         Route::post(
             "/api/v1/endpoints/{ep}/volumes/prune",
             OPERATOR,
             "volume.prune",
             "Remove every volume no container uses",
             prune,
-        ),
+        )
+        .returns::<protocol::PruneReport>(200),
         Route::get(
             "/api/v1/endpoints/{ep}/volumes/{name}",
             VIEWER,
             "volume.inspect",
             "Inspect a volume",
             inspect,
-        ),
+        )
+        .returns::<protocol::VolumeSummary>(200),
         Route::delete(
             "/api/v1/endpoints/{ep}/volumes/{name}",
             OPERATOR,
             "volume.remove",
             "Remove a volume (409 naming the containers that use it)",
             remove,
-        ),
+        )
+        .no_content()
+        .errors(&[409]),
     ]
 }
 

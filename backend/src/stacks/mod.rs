@@ -537,7 +537,7 @@ pub async fn revisions(state: &AppState, ep: &str, name: &str) -> AppResult<Vec<
 }
 
 /// What changed between two revisions of a stack, as unified diffs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RevisionDiff {
     pub from: i64,
     pub to: i64,

@@ -86,7 +86,9 @@ impl Store {
     /// Removes a team, its memberships and its grants; answers its members'
     /// ids (whose rights changed).
     pub async fn delete_team(&self, id: i64) -> AppResult<(String, Vec<i64>)> {
-        let mut tx = self.pool.begin().await?;
+        // Reads, then writes: take the write lock first, or a concurrent
+        // writer makes the upgrade fail (SQLITE_BUSY_SNAPSHOT, a 500).
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let members: Vec<(i64,)> =
             sqlx::query_as("SELECT user_id FROM team_members WHERE team_id = ?")
                 .bind(id)

@@ -23,7 +23,7 @@ pub struct NewAudit<'a> {
 
 /// `GET /api/v1/audit` filters: exact actor, action and client address,
 /// target substring.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,

@@ -84,8 +84,9 @@ impl Store {
         author: &str,
     ) -> AppResult<i64> {
         // The write lock from the first statement on: saves arriving
-        // together then each read the newest number in turn, instead of
-        // two taking the same one (a unique violation, seen as a 500).
+        // together then each read the newest number in turn (instead of
+        // two taking the same one), and a concurrent writer cannot make the
+        // upgrade fail (SQLITE_BUSY_SNAPSHOT). Either was a 500.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last: Option<(i64, String, String)> = sqlx::query_as(
             "SELECT number, compose, env FROM stack_revisions WHERE stack_id = ? ORDER BY number DESC LIMIT 1",

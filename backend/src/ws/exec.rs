@@ -46,8 +46,8 @@ pub fn routes() -> Vec<Route> {
     )]
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ExecParams {
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+pub(super) struct ExecParams {
     cmd: Option<String>,
     cols: Option<u16>,
     rows: Option<u16>,

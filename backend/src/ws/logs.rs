@@ -48,7 +48,7 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 pub struct LogParams {
     pub tail: Option<String>,
     pub since: Option<i64>,

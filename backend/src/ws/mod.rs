@@ -45,7 +45,27 @@ pub fn routes() -> Vec<Route> {
     ]
     .into_iter()
     .flatten()
+    .map(documented)
     .collect()
+}
+
+/// Adds what each socket sends and takes to its route, for the OpenAPI
+/// document.
+fn documented(route: Route) -> Route {
+    use protocol::{EventFrame, ExecEvent, ExecInput, LogFrame, StatsSample, StatsWatch};
+    let route = route.errors(&[429]);
+    match route.action {
+        "container.logs_follow" | "logs.follow_merged" => {
+            route.query::<LogParams>().websocket::<LogFrame>()
+        }
+        "container.exec" => route
+            .query::<exec::ExecParams>()
+            .websocket_both::<ExecEvent, ExecInput>()
+            .errors(&[409]),
+        "container.stats" => route.websocket::<StatsSample>(),
+        "container.stats_many" => route.websocket_both::<StatsSample, StatsWatch>(),
+        _ => route.websocket::<EventFrame>(),
+    }
 }
 
 /// Sends one JSON text frame; false once the peer is gone.

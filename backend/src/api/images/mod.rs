@@ -59,32 +59,32 @@ pub fn routes() -> Vec<Route> {
     const ONE: &str = "/api/v1/endpoints/{ep}/images/{id}";
     let import_limit = usize::try_from(MAX_IMPORT).unwrap_or(usize::MAX);
     vec![
-        Route::get(I, VIEWER, "image.list", "List images with their tags, size, and the containers that use each (`dangling=true|false` filters)", list),
+        Route::get(I, VIEWER, "image.list", "List images with their tags, size, and the containers that use each (`dangling=true|false` filters)", list).query::<ListQuery>().returns::<Vec<protocol::ImageSummary>>(200),
         with_body_limit(
-            Route::post("/api/v1/endpoints/{ep}/images/build", OPERATOR, "image.build", "Build an image with the classic builder from a build context: a tar body (`application/x-tar`, gzip allowed), or a `multipart/form-data` form whose file parts are the context's files at their filenames (`src/app.py`), a part named `Dockerfile` the Dockerfile, or one `context` part a whole `.tar`/`.tar.gz`/`.tgz`. Options in the query, or as the form's text fields: `tag`, `dockerfile`, `nocache`, `target`, `buildargs` as a JSON object, `pull`; progress streams as JSON lines", build),
+            Route::post("/api/v1/endpoints/{ep}/images/build", OPERATOR, "image.build", "Build an image with the classic builder from a build context: a tar body (`application/x-tar`, gzip allowed), or a `multipart/form-data` form whose file parts are the context's files at their filenames (`src/app.py`), a part named `Dockerfile` the Dockerfile, or one `context` part a whole `.tar`/`.tar.gz`/`.tgz`. Options in the query, or as the form's text fields: `tag`, `dockerfile`, `nocache`, `target`, `buildargs` as a JSON object, `pull`; progress streams as JSON lines", build).query::<protocol::BuildOptions>().raw_body(super::Payload::BuildContext).streams::<protocol::Progress>(),
             MAX_BUILD_CONTEXT,
         ),
-        Route::post("/api/v1/endpoints/{ep}/images/pull", OPERATOR, "image.pull", "Pull an image (`{\"reference\"}`) with the stored login for its registry; per-layer progress streams as JSON lines", pull),
-        Route::post("/api/v1/endpoints/{ep}/images/prune", OPERATOR, "image.prune", "Remove dangling images, or with `all=true` every image no container uses (`label=` narrows it); reports the space reclaimed", prune),
+        Route::post("/api/v1/endpoints/{ep}/images/pull", OPERATOR, "image.pull", "Pull an image (`{\"reference\"}`) with the stored login for its registry; per-layer progress streams as JSON lines", pull).body::<protocol::ImageReference>().streams::<protocol::Progress>(),
+        Route::post("/api/v1/endpoints/{ep}/images/prune", OPERATOR, "image.prune", "Remove dangling images, or with `all=true` every image no container uses (`label=` narrows it); reports the space reclaimed", prune).query::<PruneQuery>().returns::<protocol::ImagePruneReport>(200),
         with_body_limit(
-            Route::post("/api/v1/endpoints/{ep}/images/import", OPERATOR, "image.import", "Load images from a `docker save` archive (the body); names the images loaded", import),
+            Route::post("/api/v1/endpoints/{ep}/images/import", OPERATOR, "image.import", "Load images from a `docker save` archive (the body); names the images loaded", import).raw_body(super::Payload::Bytes("application/x-tar")).returns::<protocol::ImportReport>(201),
             import_limit,
         ),
-        Route::get(ONE, VIEWER, "image.inspect", "An image's settings, its layers (the instruction that made each, its size, the other images that share it) and the containers that use it", inspect),
-        Route::delete(ONE, OPERATOR, "image.remove", "Remove an image or one of its tags (409 naming the containers that use it unless `force=true`)", remove),
-        Route::post("/api/v1/endpoints/{ep}/images/{id}/tag", OPERATOR, "image.tag", "Give an image another name (`{\"reference\"}`)", tag),
-        Route::post("/api/v1/endpoints/{ep}/images/{id}/push", OPERATOR, "image.push", "Push an image as `{\"reference\"}` (tagging it so first) with the stored login for its registry; per-layer progress streams as JSON lines", push),
-        Route::get("/api/v1/endpoints/{ep}/images/{id}/export", OPERATOR, "image.export", "Download an image as a tar archive (`docker save`); its files and `ENV` are the image's secrets, so operators only", export),
-        Route::get("/api/v1/registries", ADMIN, "registry.list", "The registry logins berth keeps (never their passwords)", list_registries),
-        Route::post("/api/v1/registries", ADMIN, "registry.create", "Keep a login for a registry (`{\"url\",\"username\",\"password\"}`) after checking it with the registry; 401 when the registry refuses it", create_registry),
-        Route::delete("/api/v1/registries/{id}", ADMIN, "registry.remove", "Forget a registry login", remove_registry),
-        Route::post("/api/v1/registries/{id}/test", ADMIN, "registry.test", "Log in to the registry with the kept login; 401 when it is refused", test_registry),
+        Route::get(ONE, VIEWER, "image.inspect", "An image's settings, its layers (the instruction that made each, its size, the other images that share it) and the containers that use it", inspect).returns::<protocol::ImageDetail>(200),
+        Route::delete(ONE, OPERATOR, "image.remove", "Remove an image or one of its tags (409 naming the containers that use it unless `force=true`)", remove).query::<RemoveQuery>().returns::<protocol::ImageRemoval>(200).errors(&[409]),
+        Route::post("/api/v1/endpoints/{ep}/images/{id}/tag", OPERATOR, "image.tag", "Give an image another name (`{\"reference\"}`)", tag).body::<protocol::ImageReference>().returns::<protocol::TaggedImage>(201),
+        Route::post("/api/v1/endpoints/{ep}/images/{id}/push", OPERATOR, "image.push", "Push an image as `{\"reference\"}` (tagging it so first) with the stored login for its registry; per-layer progress streams as JSON lines", push).body::<protocol::ImageReference>().streams::<protocol::Progress>(),
+        Route::get("/api/v1/endpoints/{ep}/images/{id}/export", OPERATOR, "image.export", "Download an image as a tar archive (`docker save`); its files and `ENV` are the image's secrets, so operators only", export).replies(200, super::Payload::Bytes("application/x-tar")),
+        Route::get("/api/v1/registries", ADMIN, "registry.list", "The registry logins berth keeps (never their passwords)", list_registries).returns::<Vec<protocol::Registry>>(200),
+        Route::post("/api/v1/registries", ADMIN, "registry.create", "Keep a login for a registry (`{\"url\",\"username\",\"password\"}`) after checking it with the registry; 401 when the registry refuses it", create_registry).body::<protocol::NewRegistry>().returns::<protocol::Registry>(201).errors(&[409]),
+        Route::delete("/api/v1/registries/{id}", ADMIN, "registry.remove", "Forget a registry login", remove_registry).no_content(),
+        Route::post("/api/v1/registries/{id}/test", ADMIN, "registry.test", "Log in to the registry with the kept login; 401 when it is refused", test_registry).returns::<protocol::RegistryCheck>(200),
     ]
 }
 
 // ---------------------------------------------------------------- reads
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     dangling: Option<bool>,
 }
@@ -136,7 +136,7 @@ async fn export(
 
 // ---------------------------------------------------------------- changes
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct RemoveQuery {
     #[serde(default)]
     force: bool,
@@ -170,7 +170,7 @@ async fn tag(
     Ok((StatusCode::CREATED, audit, body).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 struct PruneQuery {
     #[serde(default)]
     all: bool,
