@@ -175,10 +175,16 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel::<StackProgress>(64);
-    let _handle = tokio::spawn(work(tx));
-    let items = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The work starts when the answer's body is first read: after the
+    // policy middleware has written the call's audit row, so a crash can
+    // never leave the engine changed by a call the log does not name.
+    let work = work(tx);
+    let items = futures_util::stream::unfold((rx, Some(work)), |(mut rx, work)| async move {
+        if let Some(work) = work {
+            tokio::spawn(work);
+        }
         let item = rx.recv().await?;
-        Some((item, rx))
+        Some((item, (rx, None)))
     });
     let (items, later) = audit_stream(items, |p| matches!(p, StackProgress::Error { .. }));
     let lines = items.map(|item| {
