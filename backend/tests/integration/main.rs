@@ -14,6 +14,7 @@ mod images;
 mod limits;
 mod live;
 mod matrix;
+mod paths;
 mod policy;
 mod run;
 mod run_options;
