@@ -285,6 +285,12 @@ async fn ambiguous_image_paths_follow_the_stated_rules() {
         let (status, answer) = raw(&app, "GET", &path).await;
         assert_eq!(status, 400, "{path}: {answer}");
         assert!(answer.contains("`..`"), "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("x-content-type-options: nosniff"),
+            "the refusal carries the security headers: {answer}"
+        );
     }
 
     // An empty part is refused; a trailing slash is no route.
