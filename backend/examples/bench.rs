@@ -475,6 +475,7 @@ async fn hold(
     cookie: String,
     path: String,
     open: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> SocketEnd {
     let mut req =
@@ -505,7 +506,9 @@ async fn hold(
                         SocketEnd::Closed(f.code.into(), f.reason.to_string())
                     })
                 }
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => {
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
                 Some(Err(e)) => break SocketEnd::Dropped(e.to_string()),
                 None => break SocketEnd::Dropped("the stream ended".into()),
             },
@@ -561,6 +564,7 @@ async fn soak(docker: &Docker, b: &Berth, secs: u64) {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let open = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
     let mut holders = Vec::new();
     for i in 0..SOAK_SOCKETS {
         let target = &steady[i % SOAK_STEADY];
@@ -580,6 +584,7 @@ async fn soak(docker: &Docker, b: &Berth, secs: u64) {
                 cookies[i % cookies.len()].clone(),
                 path,
                 open.clone(),
+                received.clone(),
                 stopped.clone(),
             )),
         ));
@@ -587,13 +592,16 @@ async fn soak(docker: &Docker, b: &Berth, secs: u64) {
     let churner = tokio::spawn(churn(docker.clone(), stopped.clone()));
     let start = Instant::now();
     let mut curve = Vec::new();
-    println!("| time s | berth RSS MiB | sockets open |");
-    println!("|--------|---------------|--------------|");
+    // Messages received since the last sample: the sockets are live, not
+    // merely open.
+    println!("| time s | berth RSS MiB | sockets open | messages since last |");
+    println!("|--------|---------------|--------------|---------------------|");
     loop {
         let rss = rss_kib(b.child.id()) as f64 / 1024.0;
         let t = start.elapsed().as_secs();
         let n = open.load(Ordering::SeqCst);
-        println!("| {t:>6} | {rss:>13.1} | {n:>12} |");
+        let got = received.swap(0, Ordering::Relaxed);
+        println!("| {t:>6} | {rss:>13.1} | {n:>12} | {got:>19} |");
         curve.push((t, rss, n));
         if start.elapsed() >= Duration::from_secs(secs) {
             break;
