@@ -87,9 +87,10 @@ e2e-deps:
 e2e: e2e-deps
 	cd e2e && npx --no-install playwright test
 
-## bench: live paths (logs, exec, memory) as ratios against the raw engine; not part of `test`
+## bench: live paths (logs, exec, memory) as ratios against the raw engine, then a soak of
+## 200 WebSockets while containers churn (BERTH_SOAK_SECS, 600 by default; 0 skips it); not part of `test`
 bench: deps dockerd test-image build
-	BERTH_BIN="$(BERTH_BIN)" cargo run --release -p berth --example bench
+	BERTH_BIN="$(BERTH_BIN)" BERTH_SOAK_SECS="$(or $(BERTH_SOAK_SECS),600)" cargo run --release -p berth --example bench
 
 ## screenshot: regenerate docs/screenshot-containers.png for the README
 screenshot:

@@ -4,14 +4,24 @@
 //!
 //! Needs a running dockerd, the test image, and a release build of berth
 //! (`BERTH_BIN`, default `target/release/berth`).
+//!
+//! The last stage is a soak: 200 WebSockets (logs, stats, events) held while
+//! containers churn, berth's RSS sampled every 10 s. It runs
+//! `BERTH_SOAK_SECS` seconds (600 by default, 0 skips it) and is the one
+//! stage that asserts: every socket is still open at the end, or was closed
+//! with a reason the soak expected; anything else fails the bench.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{CreateContainerOptions, LogsOptions, RemoveContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
+};
 use bollard::Docker;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ExecEvent, LogFrame};
@@ -23,6 +33,13 @@ const IMAGE: &str = "berth-test/busybox:latest";
 const LOG_LINES: usize = 200_000;
 const ECHOES: usize = 40;
 const STREAMS: usize = 100;
+/// Sockets the soak holds, and how often it samples berth's memory.
+const SOAK_SOCKETS: usize = 200;
+const SOAK_SAMPLE: Duration = Duration::from_secs(10);
+/// Containers the soak's log and stats sockets follow, up the whole time.
+const SOAK_STEADY: usize = 4;
+/// Users the soak's sockets are spread over: one user may hold 128.
+const SOAK_USERS: usize = 3;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -358,7 +375,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(8)).await;
     let busy = rss_kib(berth.child.id());
     let dockerd_busy = dockerd_pid().map(rss_kib).unwrap_or(0);
-    let _sockets = reader.await;
+    let held = reader.await;
     row(
         "RSS idle after start",
         idle as f64 / 1024.0,
@@ -373,4 +390,252 @@ async fn main() {
     );
     remove(&docker, chatty).await;
     println!("\n(RSS rows compare berth with dockerd itself at the same moment.)");
+    drop(held);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let soak_secs = std::env::var("BERTH_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    if soak_secs > 0 {
+        soak(&docker, &berth, soak_secs).await;
+    }
+}
+
+/// How one soak socket ended.
+#[expect(dead_code, reason = "the fields are read through Debug, in the report")]
+#[derive(Debug)]
+enum SocketEnd {
+    /// Still open when the soak stopped.
+    Open,
+    /// Could not be opened.
+    Refused(String),
+    /// Closed by berth with this code and reason.
+    Closed(u16, String),
+    /// Ended without a close frame.
+    Dropped(String),
+}
+
+/// Creates a viewer granted the local endpoint and signs them in; their cookie.
+async fn add_viewer(b: &Berth, name: &str) -> String {
+    let http = reqwest::Client::new();
+    let password = format!("{name}-soak-password");
+    let r = http
+        .post(format!("{}/api/v1/users", b.base))
+        .header("cookie", &b.cookie)
+        .json(&serde_json::json!({"username": name, "password": password, "role": "viewer"}))
+        .send()
+        .await
+        .expect("create user");
+    assert!(
+        r.status().is_success(),
+        "create user {name}: {}",
+        r.status()
+    );
+    let access = format!("{}/api/v1/endpoints/local/access", b.base);
+    let mut grants: serde_json::Value = http
+        .get(&access)
+        .header("cookie", &b.cookie)
+        .send()
+        .await
+        .expect("grants")
+        .json()
+        .await
+        .expect("grants json");
+    if let Some(list) = grants["grants"].as_array_mut() {
+        list.push(serde_json::json!({"user": name, "role": "viewer"}));
+    }
+    let r = http
+        .put(&access)
+        .header("cookie", &b.cookie)
+        .json(&grants)
+        .send()
+        .await
+        .expect("grant");
+    assert!(r.status().is_success(), "grant {name}: {}", r.status());
+    let r = http
+        .post(format!("{}/api/v1/auth/login", b.base))
+        .json(&serde_json::json!({"username": name, "password": password}))
+        .send()
+        .await
+        .expect("login");
+    r.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Holds one socket, reading everything it is sent, until `stop`.
+async fn hold(
+    b_base: String,
+    cookie: String,
+    path: String,
+    open: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> SocketEnd {
+    let mut req =
+        match format!("{}{path}", b_base.replace("http://", "ws://")).into_client_request() {
+            Ok(r) => r,
+            Err(e) => return SocketEnd::Refused(e.to_string()),
+        };
+    if let Ok(v) = cookie.parse() {
+        req.headers_mut().insert("cookie", v);
+    }
+    let mut socket = match tokio_tungstenite::connect_async(req).await {
+        Ok((s, _)) => s,
+        Err(e) => return SocketEnd::Refused(e.to_string()),
+    };
+    if path.ends_with("/stats/ws") && !path.contains("/containers/") {
+        let watch = serde_json::json!({"watch": (0..SOAK_STEADY).map(|i| format!("berth-bench-soak-{i}")).collect::<Vec<_>>()});
+        if let Err(e) = socket.send(Message::Text(watch.to_string().into())).await {
+            return SocketEnd::Dropped(e.to_string());
+        }
+    }
+    open.fetch_add(1, Ordering::SeqCst);
+    let end = loop {
+        tokio::select! {
+            _ = stop.changed() => break SocketEnd::Open,
+            msg = socket.next() => match msg {
+                Some(Ok(Message::Close(frame))) => {
+                    break frame.map_or(SocketEnd::Closed(1005, String::new()), |f| {
+                        SocketEnd::Closed(f.code.into(), f.reason.to_string())
+                    })
+                }
+                Some(Ok(_)) => {
+                    received.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Err(e)) => break SocketEnd::Dropped(e.to_string()),
+                None => break SocketEnd::Dropped("the stream ended".into()),
+            },
+        }
+    };
+    open.fetch_sub(1, Ordering::SeqCst);
+    let _ = socket.close(None).await;
+    end
+}
+
+/// Creates, starts, stops and removes containers, a few a second, until `stop`.
+async fn churn(docker: Docker, mut stop: tokio::sync::watch::Receiver<bool>) -> usize {
+    let mut cycles = 0usize;
+    loop {
+        let name = format!("berth-bench-churn-{}", cycles % 8);
+        container(&docker, &name, &["sleep", "60"]).await;
+        let _ = docker
+            .stop_container(
+                &name,
+                Some(StopContainerOptions {
+                    t: Some(0),
+                    ..Default::default()
+                }),
+            )
+            .await;
+        remove(&docker, &name).await;
+        cycles += 1;
+        tokio::select! {
+            _ = stop.changed() => return cycles,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+/// 200 sockets for `secs` seconds while containers churn; berth's RSS every
+/// 10 s. Fails when a socket ended in a way the soak did not expect.
+async fn soak(docker: &Docker, b: &Berth, secs: u64) {
+    println!("\n## Soak: {SOAK_SOCKETS} WebSockets for {secs} s while containers churn\n");
+    let mut cookies = vec![b.cookie.clone()];
+    for i in 1..SOAK_USERS {
+        cookies.push(add_viewer(b, &format!("soak{i}")).await);
+    }
+    let steady: Vec<String> = (0..SOAK_STEADY)
+        .map(|i| format!("berth-bench-soak-{i}"))
+        .collect();
+    for name in &steady {
+        container(
+            docker,
+            name,
+            &["sh", "-c", "while true; do echo tick; sleep 0.5; done"],
+        )
+        .await;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let open = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut holders = Vec::new();
+    for i in 0..SOAK_SOCKETS {
+        let target = &steady[i % SOAK_STEADY];
+        // Logs, stats (one container, or the endpoint-wide watch list) and
+        // events, in turn.
+        let path = match i % 4 {
+            0 => format!("/api/v1/endpoints/local/containers/{target}/logs/ws?tail=10"),
+            1 => format!("/api/v1/endpoints/local/containers/{target}/stats/ws"),
+            2 => "/api/v1/endpoints/local/stats/ws".to_string(),
+            _ => "/api/v1/endpoints/local/events/ws".to_string(),
+        };
+        let kind = ["logs", "stats", "stats (watch list)", "events"][i % 4];
+        holders.push((
+            kind,
+            tokio::spawn(hold(
+                b.base.clone(),
+                cookies[i % cookies.len()].clone(),
+                path,
+                open.clone(),
+                received.clone(),
+                stopped.clone(),
+            )),
+        ));
+    }
+    let churner = tokio::spawn(churn(docker.clone(), stopped.clone()));
+    let start = Instant::now();
+    let mut curve = Vec::new();
+    // Messages received since the last sample: the sockets are live, not
+    // merely open.
+    println!("| time s | berth RSS MiB | sockets open | messages since last |");
+    println!("|--------|---------------|--------------|---------------------|");
+    loop {
+        let rss = rss_kib(b.child.id()) as f64 / 1024.0;
+        let t = start.elapsed().as_secs();
+        let n = open.load(Ordering::SeqCst);
+        let got = received.swap(0, Ordering::Relaxed);
+        println!("| {t:>6} | {rss:>13.1} | {n:>12} | {got:>19} |");
+        curve.push((t, rss, n));
+        if start.elapsed() >= Duration::from_secs(secs) {
+            break;
+        }
+        let left = Duration::from_secs(secs).saturating_sub(start.elapsed());
+        tokio::time::sleep(SOAK_SAMPLE.min(left)).await;
+    }
+    let _ = stop.send(true);
+    let cycles = churner.await.unwrap_or(0);
+    let mut unexpected = Vec::new();
+    let mut still_open = 0usize;
+    for (kind, holder) in holders {
+        match holder.await {
+            Ok(SocketEnd::Open) => still_open += 1,
+            Ok(end) => unexpected.push(format!("{kind}: {end:?}")),
+            Err(e) => unexpected.push(format!("{kind}: the holder failed: {e}")),
+        }
+    }
+    for name in &steady {
+        remove(docker, name).await;
+    }
+    let first = curve.get(1).or(curve.first()).map_or(0.0, |c| c.1);
+    let last = curve.last().map_or(0.0, |c| c.1);
+    let peak = curve.iter().map(|c| c.1).fold(0.0, f64::max);
+    println!(
+        "\nsoak: {still_open}/{SOAK_SOCKETS} sockets open at the end, {cycles} container cycles (create, start, stop, remove); RSS {first:.1} MiB at 10 s, {last:.1} MiB at the end, {peak:.1} MiB at most"
+    );
+    if !unexpected.is_empty() {
+        for u in &unexpected {
+            println!("  unexpected end: {u}");
+        }
+        panic!(
+            "{} of {SOAK_SOCKETS} soak sockets ended without the soak expecting it",
+            unexpected.len()
+        );
+    }
 }

@@ -29,12 +29,12 @@ pub use state::{App, AppState, LOCAL_ENDPOINT};
 
 /// The whole HTTP app: the API, then the dashboard for every other path.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routed = Router::new()
         .merge(api::router(state))
         .route("/api", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
-        .fallback(web::serve_asset)
-        .layer(axum::middleware::map_response(security_headers))
+        .fallback(web::serve_asset);
+    api::rewrite::before_routing(routed).layer(axum::middleware::map_response(security_headers))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the

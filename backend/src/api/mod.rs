@@ -13,6 +13,7 @@ mod networks;
 mod openapi;
 mod policy;
 mod redact;
+pub mod rewrite;
 mod session;
 mod setup;
 mod stack_files;

@@ -22,6 +22,7 @@ use crate::auth::policy::{audit_stream, AuditTarget};
 use crate::auth::{Access, Principal};
 use crate::engine::Lifecycle;
 use crate::error::{AppError, AppJson, AppQuery, AppResult};
+use crate::limits::Limits;
 use crate::stacks::{self, adopt, deploy, snippet, RevisionDiff};
 use crate::AppState;
 
@@ -201,19 +202,31 @@ where
     response
 }
 
+/// A deploy or a stack's pull builds and pulls images: it takes a place
+/// among the user's image tasks (`limits::Limits::tasks`) before it starts,
+/// and keeps it while the work runs. The work goes on when the client goes
+/// away, and so does its place: leaving is no way past the cap.
 async fn up(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
     me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: UpOptions = optional_body(&body)?;
+    let slot = limits
+        .tasks
+        .acquire(me.user_id, format!("deploy of stack {name}"))?;
     let deployment = deploy::prepare(&state, &ep, &name, &opts, &me).await?;
     let target = Extension(AuditTarget(format!(
         "stack {name} revision {}",
         deployment.revision
     )));
-    Ok((target, progress_stream(|tx| deployment.run(tx))).into_response())
+    let work = |tx| async move {
+        deployment.run(tx).await;
+        drop(slot);
+    };
+    Ok((target, progress_stream(work)).into_response())
 }
 
 async fn down(
@@ -345,8 +358,17 @@ async fn container_compose(
 
 async fn pull(
     State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+    me: Principal,
     AppPath((ep, name)): AppPath<(String, String)>,
 ) -> AppResult<Response> {
+    let slot = limits
+        .tasks
+        .acquire(me.user_id, format!("pull of stack {name}"))?;
     let pull = deploy::pull(&state, &ep, &name).await?;
-    Ok(progress_stream(|tx| pull.run(tx)))
+    let work = |tx| async move {
+        pull.run(tx).await;
+        drop(slot);
+    };
+    Ok(progress_stream(work))
 }

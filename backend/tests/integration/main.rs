@@ -15,6 +15,7 @@ mod images;
 mod limits;
 mod live;
 mod matrix;
+mod paths;
 mod policy;
 mod run;
 mod run_options;
