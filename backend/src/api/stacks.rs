@@ -202,8 +202,8 @@ where
     response
 }
 
-/// A deploy or a stack's pull builds and pulls images: it takes a place
-/// among the user's image tasks (`limits::Limits::tasks`) before it starts,
+/// A deploy that builds or pulls images, and a stack's pull, take a place
+/// among the user's image tasks (`limits::Limits::tasks`) before they start,
 /// and keeps it while the work runs. The work goes on when the client goes
 /// away, and so does its place: leaving is no way past the cap.
 async fn up(
@@ -214,10 +214,13 @@ async fn up(
     body: Bytes,
 ) -> AppResult<Response> {
     let opts: UpOptions = optional_body(&body)?;
-    let slot = limits
-        .tasks
-        .acquire(me.user_id, format!("deploy of stack {name}"))?;
     let deployment = deploy::prepare(&state, &ep, &name, &opts, &me).await?;
+    let slot = if deployment.builds_or_pulls() {
+        let what = format!("deploy of stack {name}");
+        Some(limits.tasks.acquire(me.user_id, what)?)
+    } else {
+        None
+    };
     let target = Extension(AuditTarget(format!(
         "stack {name} revision {}",
         deployment.revision

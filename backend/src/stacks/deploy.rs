@@ -255,6 +255,12 @@ pub async fn prepare(
 }
 
 impl Deployment {
+    /// Whether the deploy builds or pulls an image (and so counts among the
+    /// user's image tasks).
+    pub fn builds_or_pulls(&self) -> bool {
+        !self.to_build.is_empty() || !self.to_pull.is_empty()
+    }
+
     /// Builds the services that have a `build`, plans (unless already
     /// planned), and applies, telling `tx` each step; the last message is
     /// `Done` or `Error`.
