@@ -184,6 +184,53 @@ async fn remove(docker: &Docker, name: &str) {
         .await;
 }
 
+/// Three right sign-ins at once, then 40 wrong ones (unknown users, ten at
+/// a time): berth's RSS right after, its peak while they ran, and 10 s
+/// later, in KiB. Each sign-in hashes (19 MiB of memory a hash).
+async fn sign_in_burst(b: &Berth) -> (u64, u64, u64) {
+    let http = reqwest::Client::new();
+    let login = |user: String, password: String| {
+        let http = http.clone();
+        let url = format!("{}/api/v1/auth/login", b.base);
+        async move {
+            let _ = http
+                .post(url)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await;
+        }
+    };
+    let pid = b.child.id();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (peak, watching) = (peak.clone(), watching.clone());
+        tokio::spawn(async move {
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    futures_util::future::join_all((0..3).map(|_| login("bench".into(), "bench-password".into())))
+        .await;
+    for round in 0..4 {
+        futures_util::future::join_all(
+            (0..10).map(|i| login(format!("nobody{round}-{i}"), "wrong password".into())),
+        )
+        .await;
+    }
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = watcher.await;
+    let right_after = rss_kib(pid);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    (
+        right_after,
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+        rss_kib(pid),
+    )
+}
+
 fn row(what: &str, berth: f64, engine: f64, unit: &str) {
     let ratio = if engine > 0.0 { berth / engine } else { 0.0 };
     println!("| {what:<44} | {berth:>12.1} {unit:<8} | {engine:>12.1} {unit:<8} | {ratio:>6.2} |");
@@ -200,6 +247,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = rss_kib(berth.child.id());
     let dockerd = dockerd_pid().map(rss_kib).unwrap_or(0);
+    let (burst, burst_peak, after) = sign_in_burst(&berth).await;
 
     println!("| measure                                      |        berth          |   raw engine          |  ratio |");
     println!("|----------------------------------------------|-----------------------|-----------------------|--------|");
@@ -379,6 +427,24 @@ async fn main() {
     row(
         "RSS idle after start",
         idle as f64 / 1024.0,
+        dockerd as f64 / 1024.0,
+        "MiB",
+    );
+    row(
+        "RSS after a sign-in burst (3 + 40 failed)",
+        burst as f64 / 1024.0,
+        dockerd as f64 / 1024.0,
+        "MiB",
+    );
+    row(
+        "RSS peak during that burst",
+        burst_peak as f64 / 1024.0,
+        dockerd as f64 / 1024.0,
+        "MiB",
+    );
+    row(
+        "RSS 10 s after the burst",
+        after as f64 / 1024.0,
         dockerd as f64 / 1024.0,
         "MiB",
     );

@@ -319,7 +319,6 @@ pub fn all_routes() -> Vec<Route> {
 /// The API router, every route behind [`enforce`].
 pub fn router(state: AppState) -> Router {
     let routes = all_routes();
-    let document = Arc::new(openapi::document(&routes));
     let mut table = PolicyTable::default();
     let mut router = Router::new();
     for route in routes {
@@ -342,7 +341,6 @@ pub fn router(state: AppState) -> Router {
         // Inside `enforce`, which puts the principal on the request.
         .route_layer(axum::middleware::from_fn(engine_text_for_admins))
         .route_layer(axum::middleware::from_fn_with_state(gate, enforce))
-        .layer(axum::Extension(document))
         .layer(crate::limits::layer())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .method_not_allowed_fallback(|| async {

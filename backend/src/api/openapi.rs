@@ -7,9 +7,11 @@
 //! browser app uses.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
-use axum::{Extension, Json};
+use axum::body::Bytes;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use protocol::Problem;
 use schemars::generate::SchemaSettings;
 use schemars::SchemaGenerator;
@@ -29,8 +31,23 @@ pub fn routes() -> Vec<Route> {
     .replies(200, Payload::Bytes("application/json"))]
 }
 
-async fn serve(Extension(document): Extension<Arc<Value>>) -> Json<Value> {
-    Json((*document).clone())
+/// The document, made on first request and kept as its JSON text: an idle
+/// berth holds none of it, and a served one a compact copy rather than a
+/// tree of values.
+static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
+
+async fn serve() -> Response {
+    let text = DOCUMENT.get_or_init(|| {
+        Bytes::from(serde_json::to_vec(&document(&super::all_routes())).unwrap_or_default())
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        text.clone(),
+    )
+        .into_response()
 }
 
 /// Where the schemas of named types go.
