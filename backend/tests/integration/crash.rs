@@ -233,45 +233,6 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// Removes images (forced) when dropped, even when the test failed.
-#[derive(Default)]
-struct Images(Vec<String>);
-
-impl Images {
-    fn add(&mut self, reference: &str) -> String {
-        self.0.push(reference.into());
-        reference.into()
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        let refs: Vec<String> = self.0.iter().rev().cloned().collect();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let docker = engine().await;
-                for r in refs {
-                    let _ = docker
-                        .remove_image(
-                            &r,
-                            Some(bollard::query_parameters::RemoveImageOptions {
-                                force: true,
-                                ..Default::default()
-                            }),
-                            None,
-                        )
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 /// The last line of a progress stream is `done`.
 fn finished(lines: &[String]) -> bool {
     lines
@@ -476,55 +437,6 @@ async fn a_build_killed_midway_leaves_nothing_behind_and_builds_again() {
 }
 
 // ---------------------------------------------------------------- pull
-
-/// Debian's `docker-registry` on a free loopback port, no login; stopped on drop.
-struct Registry {
-    host: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    async fn start() -> Registry {
-        let dir = tempfile::tempdir().expect("dir");
-        let port = free_port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            root = dir.path().join("data").display(),
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).expect("write config");
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry (apt install docker-registry)");
-        let registry = Registry {
-            host: format!("127.0.0.1:{port}"),
-            child,
-            _dir: dir,
-        };
-        for _ in 0..100 {
-            if reqwest::get(format!("http://{}/v2/", registry.host))
-                .await
-                .is_ok()
-            {
-                return registry;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the registry did not start on {}", registry.host);
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 async fn a_pull_killed_midway_succeeds_after_the_restart() {

@@ -125,46 +125,6 @@ async fn build_tagged(admin: &Api, tag: &str, dockerfile: &str) -> String {
     done(&lines)
 }
 
-/// Removes images (forced) when dropped, even when the test failed; the
-/// last added goes first, so children go before their parents.
-#[derive(Default)]
-struct Images(Vec<String>);
-
-impl Images {
-    fn add(&mut self, reference: &str) -> String {
-        self.0.push(reference.into());
-        reference.into()
-    }
-}
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        let refs: Vec<String> = self.0.iter().rev().cloned().collect();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let docker = engine().await;
-                for r in refs {
-                    let _ = docker
-                        .remove_image(
-                            &r,
-                            Some(bollard::query_parameters::RemoveImageOptions {
-                                force: true,
-                                ..Default::default()
-                            }),
-                            None,
-                        )
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 /// Debian's `docker-registry` on a free loopback port, with htpasswd auth;
 /// stopped when dropped. The engine takes plain HTTP from 127.0.0.1 registries.
 struct TestRegistry {

@@ -339,34 +339,6 @@ async fn start_build(api: &Api, tag: &str) -> reqwest::Response {
         .expect("build")
 }
 
-/// Removes the images a test built, even when it fails.
-struct Images(Vec<String>);
-
-impl Drop for Images {
-    fn drop(&mut self) {
-        let tags = std::mem::take(&mut self.0);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let docker = engine().await;
-                for tag in tags {
-                    let _ = docker
-                        .remove_image(
-                            &tag,
-                            None::<bollard::query_parameters::RemoveImageOptions>,
-                            None,
-                        )
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 #[tokio::test]
 async fn a_build_past_the_per_user_cap_gets_429_naming_what_runs() {
     let (app, admin) = TestApp::start_set_up().await;

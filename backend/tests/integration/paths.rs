@@ -2,7 +2,6 @@
 //! a registry's port), under the same policy and audit as the encoded form;
 //! and stack deploys and pulls counted among a user's image tasks.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use protocol::{AuditEntry, ImageDetail, ImageRemoval, Progress, Role, TaggedImage};
@@ -12,84 +11,6 @@ use serde_json::json;
 use crate::common::*;
 
 const I: &str = "/api/v1/endpoints/local/images";
-
-/// Debian's `docker-registry` on a free loopback port, without a login;
-/// stopped when dropped. The engine takes plain HTTP from 127.0.0.1.
-struct Registry {
-    host: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    async fn start() -> Registry {
-        let dir = tempfile::tempdir().expect("dir");
-        let port = free_port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            root = dir.path().join("data").display(),
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).expect("write config");
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry (apt install docker-registry)");
-        let registry = Registry {
-            host: format!("127.0.0.1:{port}"),
-            child,
-            _dir: dir,
-        };
-        let url = format!("http://{}/v2/", registry.host);
-        for _ in 0..100 {
-            if reqwest::get(&url).await.is_ok() {
-                return registry;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the registry did not start on {}", registry.host);
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Removes these image references from the engine when dropped.
-struct Refs(Vec<String>);
-
-impl Drop for Refs {
-    fn drop(&mut self) {
-        let refs = std::mem::take(&mut self.0);
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Runtime::new() else {
-                return;
-            };
-            rt.block_on(async {
-                let docker = engine().await;
-                for r in refs {
-                    let _ = docker
-                        .remove_image(
-                            &r,
-                            Some(bollard::query_parameters::RemoveImageOptions {
-                                force: true,
-                                ..Default::default()
-                            }),
-                            None,
-                        )
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// The progress lines of a streamed answer.
 async fn progress<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Vec<T> {
@@ -143,7 +64,7 @@ async fn an_image_named_with_a_registry_port_and_slashes_works_raw_in_paths() {
     let registry = Registry::start().await;
     let ns = unique("paths");
     let name = format!("{}/{ns}/app:1", registry.host);
-    let _refs = Refs(vec![name.clone()]);
+    let _refs = Images(vec![name.clone()]);
 
     // Tag the test image (itself a name with a slash) raw.
     let r = admin
@@ -248,7 +169,7 @@ async fn ambiguous_image_paths_follow_the_stated_rules() {
     let ns = unique("paths");
     // A repository whose last part is an action's name.
     let push_repo = format!("{ns}/push");
-    let _refs = Refs(vec![format!("{push_repo}:latest")]);
+    let _refs = Images(vec![format!("{push_repo}:latest")]);
     let r = admin
         .post_json(
             &format!("{I}/{TEST_IMAGE}/tag"),

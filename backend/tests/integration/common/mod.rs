@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 
 use berth::config::ServeArgs;
 use berth::AppState;
@@ -688,4 +689,92 @@ pub async fn user_id(admin: &Api, name: &str) -> i64 {
         .find(|u| u.username == name)
         .map(|u| u.id)
         .expect("the user exists")
+}
+
+/// Removes images (forced) when dropped, even when the test failed.
+#[derive(Default)]
+pub struct Images(pub Vec<String>);
+
+impl Images {
+    pub fn add(&mut self, reference: &str) -> String {
+        self.0.push(reference.into());
+        reference.into()
+    }
+}
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        let refs: Vec<String> = self.0.iter().rev().cloned().collect();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let docker = engine().await;
+                for r in refs {
+                    let _ = docker
+                        .remove_image(
+                            &r,
+                            Some(bollard::query_parameters::RemoveImageOptions {
+                                force: true,
+                                ..Default::default()
+                            }),
+                            None,
+                        )
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Debian's `docker-registry` on a free loopback port, no login; stopped on drop.
+pub struct Registry {
+    pub host: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub async fn start() -> Registry {
+        let dir = tempfile::tempdir().expect("dir");
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            root = dir.path().join("data").display(),
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write config");
+        let child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry (apt install docker-registry)");
+        let registry = Registry {
+            host: format!("127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if reqwest::get(format!("http://{}/v2/", registry.host))
+                .await
+                .is_ok()
+            {
+                return registry;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the registry did not start on {}", registry.host);
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
