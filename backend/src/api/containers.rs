@@ -211,10 +211,10 @@ async fn bulk(
     let results: Vec<BulkResult> = futures_util::stream::iter(req.ids.iter().cloned())
         .map(|id| {
             let engine = engine.clone();
-            let (state, me, ep, mine) = (&state, &me, &ep, &mine);
+            let (state, ep, mine) = (&state, &ep, &mine);
             async move {
                 if let Some(mine) = mine {
-                    if let Err(e) = ownership::check_container(state, me, ep, &id, mine).await {
+                    if let Err(e) = ownership::check_container(state, ep, &id, mine).await {
                         return BulkResult {
                             ok: false,
                             error: Some(e.public_detail()),

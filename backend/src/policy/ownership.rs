@@ -70,20 +70,13 @@ pub async fn creator_of(state: &AppState, ep: &str, id: &str) -> AppResult<Optio
     }
 }
 
-/// May `who` manage container `id` on `ep`? A container that does not
+/// May someone whose teams created `mine` manage container `id` on `ep`? A container that does not
 /// exist passes: the route answers 404 itself.
-pub async fn check_container(
-    state: &AppState,
-    who: &Principal,
-    ep: &str,
-    id: &str,
-    mine: &[i64],
-) -> AppResult<()> {
+pub async fn check_container(state: &AppState, ep: &str, id: &str, mine: &[i64]) -> AppResult<()> {
     let engine = state.endpoints.get(ep)?;
     let Ok(detail) = engine.inspect_container(id).await else {
         return Ok(());
     };
-    let _ = who;
     match container_owner(state, ep, &detail.config.labels).await? {
         Some(owner) if mine.contains(&owner) => Ok(()),
         _ => Err(refuse(format!(
@@ -142,7 +135,7 @@ pub async fn check_route(
         return Ok(());
     };
     match (container, param("id"), param("name")) {
-        (true, Some(id), _) => check_container(state, who, ep, id, &mine).await,
+        (true, Some(id), _) => check_container(state, ep, id, &mine).await,
         (false, _, Some(name)) => check_stack(state, ep, name, &mine).await,
         _ => Ok(()),
     }
